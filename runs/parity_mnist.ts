@@ -1,0 +1,38 @@
+// The default recipe (`deno task bench`): RL's Razor on ParityMNIST (Shenfeld, Pari, Agrawal
+// 2025). A 785→256→256→10 MLP is pretrained on a small subset of MNIST digits and FashionMNIST,
+// then fine-tuned on ParityMNIST by every trainer at three learning rates, evaluated at three
+// step budgets, with three seeds. Forgetting = FashionMNIST accuracy lost; the question is
+// whether forward KL(π0‖π) on ParityMNIST inputs predicts it, and which trainers forget less.
+
+import { defineRecipe } from "./recipe.ts";
+
+const rl = { group: 8, mu: 2, clip: 0.2 };
+
+export const recipe = defineRecipe({
+  id: "parity_mnist",
+  description:
+    "RL's Razor ParityMNIST: forgetting of FashionMNIST vs forward KL, SFT vs RL trainers",
+  newTask: "parity_mnist",
+  priorTask: "fashion_mnist",
+  dataSeed: 0,
+  // Per class: a limited pretraining subset (so π0 is competent but imperfect), 500 digits to
+  // fine-tune on, 200 held out for accuracy and KL.
+  splits: {
+    new: { heldout: 200, pretrain: 30, train: 500 },
+    prior: { heldout: 200, pretrain: 30 },
+  },
+  model: { hidden: [256, 256] },
+  base: { seed: 0, steps: 300, batch: 64, lr: 1e-3 },
+  finetune: { batch: 32, checkpoints: [10, 25, 50], seeds: [1, 2, 3], lrs: [3e-4, 1e-3, 3e-3] },
+  trainers: [
+    { name: "sft1", trainer: "sft", options: { labelling: "sft1" } },
+    { name: "sft2", trainer: "sft", options: { labelling: "sft2" } },
+    { name: "oracle_sft", trainer: "sft", options: { labelling: "oracle" } },
+    { name: "sft_kl", trainer: "sft_kl", options: { labelling: "sft1", beta: 1 } },
+    { name: "grpo", trainer: "grpo", options: { ...rl, beta: 0 } },
+    { name: "grpo_kl", trainer: "grpo", options: { ...rl, beta: 0.1 } },
+    { name: "reinforce10", trainer: "reinforce10", options: { group: 8 } },
+    { name: "rif_rft", trainer: "rif_rft", options: { ...rl, beta: 0 } },
+  ],
+  matchWithin: 0.02,
+});

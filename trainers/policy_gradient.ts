@@ -1,0 +1,144 @@
+// The on-policy loop behind grpo, reinforce10 and rif_rft (METRICS.md "Trainers"): for each
+// input in a batch, sample G outputs from the current policy π_old, reward them, turn rewards
+// into advantages, optionally drop instances with no learning signal, then take μ clipped-ratio
+// steps with an optional k3 KL penalty to the base policy.
+
+import { rng, sampleIndex } from "../lib/rng.ts";
+import { meanKL } from "../evals/kl.ts";
+import type { MlpPolicy } from "../models/mlp.ts";
+import { batchOrder, gather } from "./batches.ts";
+import { bool, num, oneOf } from "./options.ts";
+import type { ClassificationData, TrainOptions } from "./types.ts";
+
+/** How rewards become advantages. */
+export type AdvantageKind = "grpo" | "dr_grpo" | "reward";
+
+/** Which instances to drop before the update (RIF-RFT). */
+export type FilterKind = "none" | "all_fail" | "no_signal";
+
+export interface PgOptions {
+  group: number;
+  mu: number;
+  clip: number;
+  beta: number;
+  advantage: AdvantageKind;
+  filter: FilterKind;
+}
+
+/**
+ * Advantages of one group of rewards (METRICS.md "Trainers"):
+ * grpo: A_i = (r_i − mean r) / (std r + ε) with the population std and ε = 1e-6;
+ * dr_grpo: A_i = r_i − mean r (no std division);
+ * reward: A_i = r_i (1-0 REINFORCE: no baseline).
+ */
+export function advantages(r: readonly number[], kind: AdvantageKind): number[] {
+  if (kind === "reward") return [...r];
+  const m = r.reduce((a, b) => a + b, 0) / r.length;
+  if (kind === "dr_grpo") return r.map((x) => x - m);
+  const sd = Math.sqrt(r.reduce((a, b) => a + (b - m) ** 2, 0) / r.length);
+  return r.map((x) => (x - m) / (sd + 1e-6));
+}
+
+/**
+ * Whether an instance is kept (RIF-RFT): `all_fail` drops instances whose G rollouts are all
+ * wrong (zero GRPO advantage, no signal); `no_signal` also drops all-correct ones.
+ */
+export function keepInstance(r: readonly number[], filter: FilterKind): boolean {
+  if (filter === "none") return true;
+  const wins = r.filter((x) => x > 0).length;
+  if (wins === 0) return false;
+  return filter === "all_fail" || wins < r.length;
+}
+
+/** Parses the options shared by the policy-gradient trainers (defaults per trainer). */
+export function parsePgOptions(
+  raw: Readonly<Record<string, unknown>>,
+  where: string,
+  defaults: PgOptions,
+): PgOptions {
+  return {
+    group: num(raw, "group", { where, fallback: defaults.group, min: 1, max: 1024, integer: true }),
+    mu: num(raw, "mu", { where, fallback: defaults.mu, min: 1, max: 64, integer: true }),
+    clip: num(raw, "clip", { where, fallback: defaults.clip, min: 0, max: 10 }),
+    beta: num(raw, "beta", { where, fallback: defaults.beta, min: 0 }),
+    advantage: bool(raw, "drGrpo", { where, fallback: defaults.advantage === "dr_grpo" })
+      ? "dr_grpo"
+      : defaults.advantage,
+    filter: oneOf(raw, "filter", {
+      where,
+      values: ["none", "all_fail", "no_signal"],
+      fallback: defaults.filter,
+    }),
+  };
+}
+
+/** The policy-gradient loop. */
+export async function policyGradientLoop(
+  policy: MlpPolicy,
+  data: ClassificationData,
+  opts: TrainOptions<PgOptions>,
+): Promise<void> {
+  const o = opts.options, c = data.classes, g = o.group;
+  const next = batchOrder(data.n, opts.batch, opts.seed);
+  const sampler = rng(opts.seed, 0x5a3b1e);
+  const adam = policy.adam({ lr: opts.lr });
+  const last = Math.max(...opts.checkpoints);
+  try {
+    for (let step = 1; step <= last; step++) {
+      const idx = next();
+      const x = gather(data.x, idx, data.dim);
+      const lp0 = gather(data.lp0, idx, c);
+      const lp = await policy.logProbs(x, { batch: idx.length });
+      const probs = lp.map(Math.exp);
+      const actions = new Int32Array(idx.length * g), adv = new Float32Array(idx.length * g);
+      const lpOld = new Float32Array(idx.length * g), lpRef = new Float32Array(idx.length * g);
+      const mask = new Float32Array(idx.length * g);
+      let rewardSum = 0, kept = 0;
+      idx.forEach((i, k) => {
+        const ys = Array.from(
+          { length: g },
+          () => sampleIndex(probs, sampler, { offset: k * c, length: c }),
+        );
+        const r = ys.map((y) => data.reward(i, y));
+        rewardSum += r.reduce((a, b) => a + b, 0);
+        const keep = keepInstance(r, o.filter);
+        if (keep) kept++;
+        advantages(r, o.advantage).forEach((a, j) => {
+          const at = k * g + j;
+          actions[at] = ys[j];
+          adv[at] = a;
+          lpOld[at] = lp[k * c + ys[j]];
+          lpRef[at] = lp0[k * c + ys[j]];
+          mask[at] = keep ? 1 : 0;
+        });
+      });
+      let loss = 0;
+      if (kept > 0) {
+        for (let it = 0; it < o.mu; it++) {
+          const r = await adam.pg(x, {
+            actions,
+            adv,
+            lpOld,
+            lpRef,
+            mask,
+            group: g,
+            clip: o.clip,
+            beta: o.beta,
+          });
+          if (it === 0) loss = r.loss;
+        }
+      }
+      opts.onStep?.({
+        step,
+        loss,
+        kl: meanKL(lp0, lp, { classes: c }),
+        reward: rewardSum / (idx.length * g),
+        seen: idx.length,
+        kept,
+      });
+      if (opts.checkpoints.includes(step)) await opts.onCheckpoint?.(step);
+    }
+  } finally {
+    adam.dispose();
+  }
+}
