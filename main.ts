@@ -98,7 +98,11 @@ function applyOverrides(
         );
       }
     }
-    r = { ...r, trainers: r.trainers.filter((t) => want.includes(t.name)) };
+    r = {
+      ...r,
+      trainers: r.trainers.filter((t) => want.includes(t.name)),
+      fitExcluding: r.fitExcluding?.filter((n) => want.includes(n)),
+    };
   }
   return r;
 }

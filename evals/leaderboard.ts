@@ -144,6 +144,8 @@ export function summarize(rows: readonly RunRow[], opts: { within: number }): Su
 
 /** One line of fit.csv. */
 export interface FitRow {
+  /** Which runs were fitted: "all" or "excluding a,b". */
+  runs: string;
   predictor: string;
   form: string;
   c0: number;
@@ -153,39 +155,36 @@ export interface FitRow {
   n: number;
 }
 
-export const FIT_COLUMNS = ["predictor", "form", "c0", "c1", "c2", "r2", "n"] as const;
+export const FIT_COLUMNS = ["runs", "predictor", "form", "c0", "c1", "c2", "r2", "n"] as const;
 
 /**
  * The forgetting law (METRICS.md): forgetting ≈ c0 + c1·KL + c2·KL², least squares over every
  * fine-tuned row of the recipe, for forward KL with and without intercept, and for reverse KL
- * as a contrast (RL's Razor: forward KL is the predictor).
+ * as a contrast (RL's Razor: forward KL is the predictor). With `excluding`, the same three fits
+ * are repeated without those variants.
  */
-export function fitForgetting(rows: readonly RunRow[]): FitRow[] {
-  const y = rows.map((r) => r.forgetting);
+export function fitForgetting(rows: readonly RunRow[], opts?: { excluding?: readonly string[] }): FitRow[] {
+  const sets: [string, readonly RunRow[]][] = [["all", rows]];
+  const ex = opts?.excluding ?? [];
+  if (ex.length > 0) sets.push([`excluding ${ex.join(",")}`, rows.filter((r) => !ex.includes(r.variant))]);
   const specs = [
     { predictor: "kl_forward", intercept: true },
     { predictor: "kl_forward", intercept: false },
     { predictor: "kl_reverse", intercept: true },
   ] as const;
-  return specs.flatMap((s) => {
-    const x = rows.map((r) => r[s.predictor]);
-    try {
-      const f = fitPolynomial(x, y, {
-        degree: 2,
-        intercept: s.intercept,
-        names: { x: s.predictor, y: "forgetting" },
-      });
-      return [{
-        predictor: s.predictor,
-        form: f.form,
-        c0: f.coefficients[0],
-        c1: f.coefficients[1],
-        c2: f.coefficients[2],
-        r2: f.r2,
-        n: f.n,
-      }];
-    } catch {
-      return []; // too few runs or distinct KL values for a quadratic (tiny recipes)
-    }
-  });
+  return sets.flatMap(([runs, rs]) =>
+    specs.flatMap((s) => {
+      try {
+        const f = fitPolynomial(rs.map((r) => r[s.predictor]), rs.map((r) => r.forgetting), {
+          degree: 2,
+          intercept: s.intercept,
+          names: { x: s.predictor, y: "forgetting" },
+        });
+        const [c0, c1, c2] = f.coefficients;
+        return [{ runs, predictor: s.predictor, form: f.form, c0, c1, c2, r2: f.r2, n: f.n }];
+      } catch {
+        return []; // too few runs or distinct KL values for a quadratic (tiny recipes)
+      }
+    })
+  );
 }

@@ -23,7 +23,7 @@ export const recipe = defineRecipe({
   },
   model: { hidden: [256, 256] },
   base: { seed: 0, steps: 300, batch: 64, lr: 1e-3 },
-  finetune: { batch: 32, checkpoints: [10, 25, 50], seeds: [1, 2, 3], lrs: [3e-4, 1e-3, 3e-3] },
+  finetune: { batch: 32, checkpoints: [10, 25, 50], seeds: [1, 2, 3], lrs: [1e-4, 3e-4, 1e-3] },
   trainers: [
     { name: "sft1", trainer: "sft", options: { labelling: "sft1" } },
     { name: "sft2", trainer: "sft", options: { labelling: "sft2" } },
@@ -35,4 +35,7 @@ export const recipe = defineRecipe({
     { name: "rif_rft", trainer: "rif_rft", options: { ...rl, beta: 0 } },
   ],
   matchWithin: 0.02,
+  // sft_kl minimises KL(π0‖π) on the new task's inputs by construction, so it can keep that
+  // predictor small while forgetting: fit.csv reports the law with and without it.
+  fitExcluding: ["sft_kl"],
 });

@@ -49,6 +49,11 @@ export interface Recipe {
   readonly trainers: readonly TrainerVariant[];
   /** Matched-accuracy window for summary.csv, in accuracy units (0.02 = 2 points). */
   readonly matchWithin: number;
+  /**
+   * Variants left out of a second forgetting-vs-KL fit, e.g. those whose loss penalises the
+   * very KL being used as the predictor (sft_kl keeps KL on new-task inputs small by design).
+   */
+  readonly fitExcluding?: readonly string[];
 }
 
 /** Declares a recipe (validated when the runner resolves it). */
@@ -97,6 +102,15 @@ function str(v: unknown, where: string): string {
     throw new ValidationError(where, "must be a non-empty string");
   }
   return v;
+}
+
+function fitExcluding(v: unknown, names: ReadonlySet<string>, where: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new ValidationError(where, "must be a list of trainer variant names");
+  for (const n of v) {
+    if (typeof n !== "string" || !names.has(n)) throw new ValidationError(where, `'${n}' is not a trainer variant of this recipe`);
+  }
+  return v as string[];
 }
 
 /** Validates a recipe value loaded from `file`; returns it typed, or throws naming the field. */
@@ -166,5 +180,6 @@ export function validateRecipe(raw: unknown, file: string): Recipe {
     },
     trainers,
     matchWithin,
+    fitExcluding: fitExcluding(r.fitExcluding, names, at("fitExcluding")),
   };
 }

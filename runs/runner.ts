@@ -29,6 +29,9 @@ import type { Recipe, TrainerVariant } from "./recipe.ts";
 
 export const ENGINE = "@jax-js/jax@0.1.25";
 
+/** Rows per evaluation forward pass (fixed, so jit compiles one program per model). */
+const EVAL_BATCH = 500;
+
 /** Where and how to run. */
 export interface RunOptions {
   readonly out: string;
@@ -77,8 +80,8 @@ async function evaluate(
   sets: { heldoutNew: InputSet; heldoutPrior: InputSet },
   ctx: EvalContext,
 ) {
-  const lpNew = await policy.logProbs(sets.heldoutNew.x);
-  const lpPrior = await policy.logProbs(sets.heldoutPrior.x);
+  const lpNew = await policy.logProbs(sets.heldoutNew.x, { batch: EVAL_BATCH });
+  const lpPrior = await policy.logProbs(sets.heldoutPrior.x, { batch: EVAL_BATCH });
   return {
     newAcc: accuracy(ctx.newTask, sets.heldoutNew.items, lpNew, { classes: CLASSES }),
     priorAcc: accuracy(ctx.priorTask, sets.heldoutPrior.items, lpPrior, { classes: CLASSES }),
@@ -161,7 +164,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions): Promise<Bench
   );
   const baseEval = await evaluate(base.policy, data, ctx);
   ctx.lp0New = baseEval.lpNew;
-  const lp0Train = await base.policy.logProbs(data.train.x);
+  const lp0Train = await base.policy.logProbs(data.train.x, { batch: EVAL_BATCH });
   const ftData = finetuneData(data, lp0Train, ctx.newTask);
   prog.phase(
     `base model π0: ${ctx.newTask.id} ${baseEval.newAcc.toFixed(3)}, ${ctx.priorTask.id} ${
@@ -234,7 +237,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions): Promise<Bench
 
   // Score and write.
   const summary = summarize(rows, { within: recipe.matchWithin });
-  const fits = fitForgetting(rows);
+  const fits = fitForgetting(rows, { excluding: recipe.fitExcluding });
   await Deno.mkdir(opts.out, { recursive: true });
   const files: Record<string, string> = {
     "leaderboard.csv": toCsv(rows, ROW_COLUMNS),

@@ -45,11 +45,13 @@ function decode(json: unknown, enc: ImageEncoding, where: string): (Uint8Array |
     // arrays (data[1000] and data[7001]), a packaging artefact: empty rows are skipped (and
     // counted in `skipped`), any other malformed row is an error.
     data.forEach((row, i) => {
-      if (Array.isArray(row) && row.length === 0) return out.push(null);
-      if (!Array.isArray(row) || row.length !== PIXELS) {
+      if (Array.isArray(row) && row.length === 0) {
+        out.push(null);
+      } else if (Array.isArray(row) && row.length === PIXELS) {
+        out.push(Uint8Array.from(row as number[]));
+      } else {
         throw new ValidationError(where, `data[${i}] must be an array of ${PIXELS} pixels`);
       }
-      out.push(Uint8Array.from(row as number[]));
     });
   }
   return out;
