@@ -150,7 +150,7 @@ function printSummary(res: BenchResult): void {
   console.log(line(head));
   for (const r of body) console.log(line(r));
   for (const f of res.fits) {
-    console.log(`fit ${f.predictor}: ${f.form}  R² = ${f.r2.toFixed(3)} (n = ${f.n})`);
+    console.log(`fit (${f.runs}) ${f.predictor}: ${f.form}  R² = ${f.r2.toFixed(3)} (n = ${f.n})`);
   }
   console.log(`\nwrote ${res.files.join(", ")}`);
 }
