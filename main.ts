@@ -135,7 +135,7 @@ function printSummary(res: BenchResult): void {
     ci(s.forgetting, s.forgetting_lo, s.forgetting_hi),
     s.kl_forward.toFixed(3),
     pct(s.forgetting_matched),
-    String(s.matched_runs),
+    `(${s.matched_lr}, ${s.matched_steps})`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ");

@@ -57,7 +57,10 @@ export interface SummaryRow {
   kl_forward_lo: number;
   kl_forward_hi: number;
   matched_level: number;
-  matched_runs: number;
+  matched_configs: number;
+  matched_lr: number;
+  matched_steps: number;
+  new_task_acc_matched: number;
   forgetting_matched: number;
   kl_forward_matched: number;
 }
@@ -95,30 +98,36 @@ function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
 
 /**
  * Per variant, its best configuration (the lr × steps with the highest mean new-task accuracy
- * over seeds; ties go to lower mean forgetting) with mean and 95% t-interval over seeds; and
- * forgetting at matched accuracy: the common level L = the lowest best-configuration accuracy of
- * any variant (a level every variant reaches), and the mean forgetting (and forward KL) of the
- * variant's runs whose new-task accuracy lies within `within` of L (|acc − L| ≤ within).
+ * over seeds; ties go to lower mean forgetting) with mean and 95% t-interval over seeds.
+ *
+ * Forgetting at matched accuracy, read off each variant's Pareto frontier of seed-averaged
+ * configurations (as RL's Razor compares methods): the matched level L is the lowest best-
+ * configuration accuracy of any variant (a level every variant reaches); among a variant's
+ * configurations whose mean new-task accuracy is at least L − `within`, the one with the least
+ * mean forgetting gives `forgetting_matched` (its lr, steps, accuracy and forward KL are reported
+ * beside it; `matched_configs` counts the eligible configurations).
  */
 export function summarize(rows: readonly RunRow[], opts: { within: number }): SummaryRow[] {
+  const avg = (rs: readonly RunRow[], k: "new_task_acc" | "forgetting" | "kl_forward") =>
+    mean(rs.map((r) => r[k]));
   const variants = groupBy(rows, (r) => r.variant);
-  const best = new Map<string, RunRow[]>();
+  const configs = new Map<string, RunRow[][]>();
   for (const [v, vr] of variants) {
-    const configs = [...groupBy(vr, (r) => `${r.lr}|${r.steps}`).values()];
-    configs.sort((a, b) =>
-      mean(b.map((r) => r.new_task_acc)) - mean(a.map((r) => r.new_task_acc)) ||
-      mean(a.map((r) => r.forgetting)) - mean(b.map((r) => r.forgetting))
+    const cs = [...groupBy(vr, (r) => `${r.lr}|${r.steps}`).values()];
+    cs.sort((a, b) =>
+      avg(b, "new_task_acc") - avg(a, "new_task_acc") || avg(a, "forgetting") - avg(b, "forgetting")
     );
-    best.set(v, configs[0]);
+    configs.set(v, cs);
   }
-  const level = Math.min(...[...best.values()].map((c) => mean(c.map((r) => r.new_task_acc))));
+  const level = Math.min(...[...configs.values()].map((cs) => avg(cs[0], "new_task_acc")));
   return [...variants.entries()].map(([v, vr]) => {
-    const c = best.get(v)!;
+    const cs = configs.get(v)!, c = cs[0];
     const acc = meanCI(c.map((r) => r.new_task_acc));
     const f = meanCI(c.map((r) => r.forgetting));
     const kl = meanCI(c.map((r) => r.kl_forward));
     // Tolerance for float noise at the window's edge (accuracies are multiples of 1/n).
-    const matched = vr.filter((r) => Math.abs(r.new_task_acc - level) <= opts.within + 1e-9);
+    const eligible = cs.filter((x) => avg(x, "new_task_acc") >= level - opts.within - 1e-9);
+    const m = eligible.reduce((a, b) => (avg(b, "forgetting") < avg(a, "forgetting") ? b : a));
     return {
       trainer: vr[0].trainer,
       variant: v,
@@ -135,9 +144,12 @@ export function summarize(rows: readonly RunRow[], opts: { within: number }): Su
       kl_forward_lo: kl.lo,
       kl_forward_hi: kl.hi,
       matched_level: level,
-      matched_runs: matched.length,
-      forgetting_matched: mean(matched.map((r) => r.forgetting)),
-      kl_forward_matched: mean(matched.map((r) => r.kl_forward)),
+      matched_configs: eligible.length,
+      matched_lr: m[0].lr,
+      matched_steps: m[0].steps,
+      new_task_acc_matched: avg(m, "new_task_acc"),
+      forgetting_matched: avg(m, "forgetting"),
+      kl_forward_matched: avg(m, "kl_forward"),
     };
   });
 }
@@ -163,10 +175,18 @@ export const FIT_COLUMNS = ["runs", "predictor", "form", "c0", "c1", "c2", "r2",
  * as a contrast (RL's Razor: forward KL is the predictor). With `excluding`, the same three fits
  * are repeated without those variants.
  */
-export function fitForgetting(rows: readonly RunRow[], opts?: { excluding?: readonly string[] }): FitRow[] {
+export function fitForgetting(
+  rows: readonly RunRow[],
+  opts?: { excluding?: readonly string[] },
+): FitRow[] {
   const sets: [string, readonly RunRow[]][] = [["all", rows]];
   const ex = opts?.excluding ?? [];
-  if (ex.length > 0) sets.push([`excluding ${ex.join(",")}`, rows.filter((r) => !ex.includes(r.variant))]);
+  if (ex.length > 0) {
+    sets.push([
+      `excluding ${ex.join(",")}`,
+      rows.filter((r) => !ex.includes(r.variant)),
+    ]);
+  }
   const specs = [
     { predictor: "kl_forward", intercept: true },
     { predictor: "kl_forward", intercept: false },

@@ -16,7 +16,7 @@ export const recipe = defineRecipe({
   priorTask: "fashion_mnist",
   dataSeed: 0,
   // Per class: a limited pretraining subset (so π0 is competent but imperfect), 500 digits to
-  // fine-tune on, 200 held out for accuracy and KL.
+  // fine-tune on, 150 held out for accuracy and KL (1500 items per task).
   splits: {
     new: { heldout: 200, pretrain: 30, train: 500 },
     prior: { heldout: 200, pretrain: 30 },

@@ -106,9 +106,13 @@ function str(v: unknown, where: string): string {
 
 function fitExcluding(v: unknown, names: ReadonlySet<string>, where: string): string[] {
   if (v === undefined) return [];
-  if (!Array.isArray(v)) throw new ValidationError(where, "must be a list of trainer variant names");
+  if (!Array.isArray(v)) {
+    throw new ValidationError(where, "must be a list of trainer variant names");
+  }
   for (const n of v) {
-    if (typeof n !== "string" || !names.has(n)) throw new ValidationError(where, `'${n}' is not a trainer variant of this recipe`);
+    if (typeof n !== "string" || !names.has(n)) {
+      throw new ValidationError(where, `'${n}' is not a trainer variant of this recipe`);
+    }
   }
   return v as string[];
 }
