@@ -53,6 +53,9 @@ export function decodeSafetensors(
   } catch (e) {
     throw new ValidationError(where, `header is not JSON (${(e as Error).message})`);
   }
+  if (header === null || typeof header !== "object" || Array.isArray(header)) {
+    throw new ValidationError(where, "header is not a JSON object");
+  }
   const base = 8 + n, weights: NamedWeights = new Map();
   const { __metadata__: metadata, ...tensors } = header as Record<string, never>;
   for (
@@ -63,6 +66,12 @@ export function decodeSafetensors(
   ) {
     if (t.dtype !== "F32") {
       throw new ValidationError(where, `tensor '${name}' has dtype ${t.dtype}; only F32 is read`);
+    }
+    const okShape = Array.isArray(t.shape) && t.shape.every((d) => Number.isInteger(d) && d >= 0);
+    const okOffsets = Array.isArray(t.data_offsets) && t.data_offsets.length === 2 &&
+      t.data_offsets.every(Number.isInteger) && t.data_offsets[0] >= 0;
+    if (!okShape || !okOffsets) {
+      throw new ValidationError(where, `tensor '${name}' has a malformed shape or data_offsets`);
     }
     const [s, e] = t.data_offsets, count = t.shape.reduce((a, b) => a * b, 1);
     if (e - s !== count * 4 || base + e > bytes.length) {

@@ -10,9 +10,20 @@ export interface CliResult {
 }
 
 /** `deno run main.ts ...args` from the repository root, with the bench task's permissions. */
-export async function cli(args: string[], opts?: { env?: Record<string, string> }): Promise<CliResult> {
+export async function cli(
+  args: string[],
+  opts?: { env?: Record<string, string> },
+): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-run=git", "main.ts", ...args],
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-run=git",
+      "main.ts",
+      ...args,
+    ],
     cwd: ROOT,
     env: { NO_COLOR: "1", ...opts?.env },
     stdout: "piped",

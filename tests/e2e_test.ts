@@ -6,10 +6,26 @@ import { parse } from "csv-parse/sync";
 import { cli, exists } from "./cli.ts";
 
 const LEADERBOARD = [
-  "trainer", "variant", "seed", "lr", "steps", "new_task_acc", "prior_acc_base", "prior_acc",
-  "forgetting", "kl_forward", "kl_reverse",
+  "trainer",
+  "variant",
+  "seed",
+  "lr",
+  "steps",
+  "new_task_acc",
+  "prior_acc_base",
+  "prior_acc",
+  "forgetting",
+  "kl_forward",
+  "kl_reverse",
 ];
-const FILES = ["leaderboard.csv", "summary.csv", "fit.csv", "timings.csv", "train_log.jsonl", "manifest.json"];
+const FILES = [
+  "leaderboard.csv",
+  "summary.csv",
+  "fit.csv",
+  "timings.csv",
+  "train_log.jsonl",
+  "manifest.json",
+];
 
 Deno.test("bench smoke writes every result file, and a second run gives byte-identical CSVs", async () => {
   const dir = await Deno.makeTempDir();
@@ -19,18 +35,30 @@ Deno.test("bench smoke writes every result file, and a second run gives byte-ide
   equal(a.stdout, "", "--quiet prints nothing");
   for (const f of FILES) ok(await exists(`${dir}/a/${f}`), `${f} written`);
 
-  const rows = parse(await Deno.readTextFile(`${dir}/a/leaderboard.csv`), { columns: true }) as Record<string, string>[];
+  const rows = parse(await Deno.readTextFile(`${dir}/a/leaderboard.csv`), {
+    columns: true,
+  }) as Record<string, string>[];
   deepEqual(Object.keys(rows[0]), LEADERBOARD);
   // smoke: 6 variants × 1 lr × 2 seeds × 2 step budgets.
   equal(rows.length, 24);
   for (const r of rows) {
-    for (const c of ["new_task_acc", "prior_acc", "prior_acc_base"]) ok(+r[c] >= 0 && +r[c] <= 1, `${c} in [0,1]`);
-    ok(Math.abs(+r.forgetting - (+r.prior_acc_base - +r.prior_acc)) < 2e-6, "forgetting = base − after");
+    for (const c of ["new_task_acc", "prior_acc", "prior_acc_base"]) {
+      ok(+r[c] >= 0 && +r[c] <= 1, `${c} in [0,1]`);
+    }
+    ok(
+      Math.abs(+r.forgetting - (+r.prior_acc_base - +r.prior_acc)) < 2e-6,
+      "forgetting = base − after",
+    );
     ok(+r.kl_forward >= 0 && +r.kl_reverse >= 0, "KL ≥ 0");
   }
-  const log = (await Deno.readTextFile(`${dir}/a/train_log.jsonl`)).trim().split("\n").map((l) => JSON.parse(l));
+  const log = (await Deno.readTextFile(`${dir}/a/train_log.jsonl`)).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
   equal(log.length, 6 * 2 * 6, "one line per step of every run");
-  ok(log.filter((l) => l.variant === "rif_rft").every((l) => l.kept <= l.seen), "RIF-RFT logs kept ≤ seen");
+  ok(
+    log.filter((l) => l.variant === "rif_rft").every((l) => l.kept <= l.seen),
+    "RIF-RFT logs kept ≤ seen",
+  );
   const manifest = JSON.parse(await Deno.readTextFile(`${dir}/a/manifest.json`));
   equal(manifest.packages["@jax-js/jax"], "0.1.25");
   equal(Object.keys(manifest.data_checksums).length, 20);
@@ -38,23 +66,47 @@ Deno.test("bench smoke writes every result file, and a second run gives byte-ide
 
   const b = await cli(["bench", "smoke", "--out", `${dir}/b`, "--cache", cache, "--quiet"]);
   equal(b.code, 0, b.stderr);
-  ok(JSON.parse(await Deno.readTextFile(`${dir}/b/manifest.json`)).base_model.cached, "second run reuses the cached base");
+  ok(
+    JSON.parse(await Deno.readTextFile(`${dir}/b/manifest.json`)).base_model.cached,
+    "second run reuses the cached base",
+  );
   for (const f of ["leaderboard.csv", "summary.csv", "fit.csv", "train_log.jsonl"]) {
-    equal(await Deno.readTextFile(`${dir}/b/${f}`), await Deno.readTextFile(`${dir}/a/${f}`), `${f} identical`);
+    equal(
+      await Deno.readTextFile(`${dir}/b/${f}`),
+      await Deno.readTextFile(`${dir}/a/${f}`),
+      `${f} identical`,
+    );
   }
   await Deno.remove(dir, { recursive: true });
 });
 
 const BAD: [string, string[], RegExp, Record<string, string>?][] = [
-  ["unknown recipe", ["bench", "no_such_recipe"], /unknown recipe 'no_such_recipe'; known recipes: parity_mnist, smoke/],
+  [
+    "unknown recipe",
+    ["bench", "no_such_recipe"],
+    /unknown recipe 'no_such_recipe'; known recipes: parity_mnist, smoke/,
+  ],
   ["negative learning rate", ["bench", "smoke", "--lrs=-0.001"], /--lrs: '-0.001' must be > 0/],
   ["zero steps", ["bench", "smoke", "--steps", "0"], /--steps: '0' must be > 0/],
-  ["unknown device", ["bench", "smoke", "--device", "tpu"], /--device 'tpu' is not one of wasm, webgpu, cpu/],
-  ["unknown variant", ["bench", "smoke", "--trainers", "nope"], /--trainers: 'nope' is not a variant of recipe 'smoke'/],
+  [
+    "unknown device",
+    ["bench", "smoke", "--device", "tpu"],
+    /--device 'tpu' is not one of wasm, webgpu, cpu/,
+  ],
+  [
+    "unknown variant",
+    ["bench", "smoke", "--trainers", "nope"],
+    /--trainers: 'nope' is not a variant of recipe 'smoke'/,
+  ],
   ["unknown flag", ["bench", "smoke", "--frobnicate"], /Unknown option '--frobnicate'/],
   ["unknown command", ["train"], /unknown command 'train'/],
   // Deno's WebGPU finds no adapter when told to use a backend this OS lacks: a machine without a GPU driver.
-  ["webgpu without an adapter", ["bench", "smoke", "--device", "webgpu"], /--device webgpu: no WebGPU adapter found/, { DENO_WEBGPU_BACKEND: "dx12" }],
+  [
+    "webgpu without an adapter",
+    ["bench", "smoke", "--device", "webgpu"],
+    /--device webgpu: no WebGPU adapter found/,
+    { DENO_WEBGPU_BACKEND: "dx12" },
+  ],
 ];
 
 for (const [name, args, message, env] of BAD) {
@@ -75,10 +127,22 @@ Deno.test("a recipe file with an unknown trainer or a bad field is rejected nami
   const dir = await Deno.makeTempDir();
   const base = (await import("../runs/smoke.ts")).recipe;
   const cases: [unknown, RegExp][] = [
-    [{ ...base, trainers: [{ name: "x", trainer: "sftt" }] }, /bad_recipe\.ts: trainers\[0\]\.trainer: unknown trainer 'sftt'; known trainers: sft, sft_kl, grpo, reinforce10, rif_rft/],
-    [{ ...base, finetune: { ...base.finetune, lrs: [-1e-3] } }, /bad_recipe\.ts: finetune\.lrs\[0\]: must be > 0, got -0\.001/],
-    [{ ...base, finetune: { ...base.finetune, checkpoints: [0] } }, /bad_recipe\.ts: finetune\.checkpoints\[0\]: must be > 0, got 0/],
-    [{ ...base, trainers: [{ name: "g", trainer: "grpo", options: { group: 0 } }] }, /bad_recipe\.ts: trainers\[0\]\.options\.group: must be ≥ 1, got 0/],
+    [
+      { ...base, trainers: [{ name: "x", trainer: "sftt" }] },
+      /bad_recipe\.ts: trainers\[0\]\.trainer: unknown trainer 'sftt'; known trainers: sft, sft_kl, grpo, reinforce10, rif_rft/,
+    ],
+    [
+      { ...base, finetune: { ...base.finetune, lrs: [-1e-3] } },
+      /bad_recipe\.ts: finetune\.lrs\[0\]: must be > 0, got -0\.001/,
+    ],
+    [
+      { ...base, finetune: { ...base.finetune, checkpoints: [0] } },
+      /bad_recipe\.ts: finetune\.checkpoints\[0\]: must be > 0, got 0/,
+    ],
+    [
+      { ...base, trainers: [{ name: "g", trainer: "grpo", options: { group: 0 } }] },
+      /bad_recipe\.ts: trainers\[0\]\.options\.group: must be ≥ 1, got 0/,
+    ],
   ];
   for (const [recipe, message] of cases) {
     const file = `${dir}/bad_recipe.ts`;
@@ -95,9 +159,14 @@ Deno.test("a recipe file with an unknown trainer or a bad field is rejected nami
 Deno.test("tasks, trainers and recipes subcommands list the registries", async () => {
   const t = await cli(["tasks"]);
   equal(t.code, 0);
-  ok(/parity_mnist@1\s+downstream/.test(t.stdout) && /fashion_mnist@1\s+general/.test(t.stdout), t.stdout);
+  ok(
+    /parity_mnist@1\s+downstream/.test(t.stdout) && /fashion_mnist@1\s+general/.test(t.stdout),
+    t.stdout,
+  );
   const tr = await cli(["trainers"]);
-  for (const id of ["sft", "sft_kl", "grpo", "reinforce10", "rif_rft"]) ok(tr.stdout.includes(id), id);
+  for (const id of ["sft", "sft_kl", "grpo", "reinforce10", "rif_rft"]) {
+    ok(tr.stdout.includes(id), id);
+  }
   const h = await cli(["--help"]);
   equal(h.code, 0);
   ok(h.stdout.includes("deno task bench"));
