@@ -1,0 +1,231 @@
+/**
+ * Times one jitted Adam train step of the reference 2-layer transformer
+ * (bench/transformer.ts) with jax-js, for comparison with the PyTorch CPU
+ * reference (bench/torch_reference.py). Results go in docs/benchmarks.md.
+ *
+ *   deno task perf [--device wasm|cpu|webgpu] [--threads N] [--warmup 5]
+ *                  [--steps 30] [--repeat 3] [--json FILE] [--profile]
+ *                  [--qkv fused|separate] [--attention manual|sdpa]
+ *
+ * Protocol: --warmup steps (the first one includes jit compilation) are not
+ * timed; then --repeat rounds of --steps steps, each step timed from dispatch
+ * until the new parameters, optimizer state and loss are ready. Each round
+ * reports median / p10 / p90 ms per step; the round with the best median is
+ * shown (the machine may be shared, so the minimum is the least disturbed).
+ *
+ * --threads N (wasm only) sets the size of jax-js's wasm worker pool, which
+ * jax-js takes from navigator.hardwareConcurrency when it is first imported;
+ * --threads 0 hides SharedArrayBuffer so no pool is made and kernels run
+ * synchronously on the main thread. Default: the machine's core count.
+ *
+ * --profile also times the pieces of the step separately: forward (loss) only,
+ * forward + backward (valueAndGrad), and the Adam update alone.
+ */
+import { parseArgs } from "node:util";
+
+const args = parseArgs({
+  args: Deno.args,
+  options: {
+    device: { type: "string", default: "wasm" },
+    threads: { type: "string" },
+    warmup: { type: "string", default: "5" },
+    steps: { type: "string", default: "30" },
+    repeat: { type: "string", default: "3" },
+    batch: { type: "string", default: "32" },
+    json: { type: "string" },
+    profile: { type: "boolean", default: false },
+    qkv: { type: "string", default: "fused" },
+    attention: { type: "string", default: "manual" },
+  },
+}).values;
+
+const device = args.device as "wasm" | "cpu" | "webgpu";
+if (!["wasm", "cpu", "webgpu"].includes(device)) throw new Error(`unknown --device ${device}`);
+const warmup = Number(args.warmup), steps = Number(args.steps), repeat = Number(args.repeat);
+const batch = Number(args.batch);
+
+// Must happen before jax-js is imported: its wasm backend sizes the worker pool at load time.
+let threadsLabel = "1";
+if (device === "wasm") {
+  const n = args.threads === undefined ? navigator.hardwareConcurrency : Number(args.threads);
+  if (n === 0) {
+    (globalThis as { SharedArrayBuffer?: unknown }).SharedArrayBuffer = undefined;
+    threadsLabel = "1 (main thread, no pool)";
+  } else {
+    Object.defineProperty(navigator, "hardwareConcurrency", { value: n, configurable: true });
+    threadsLabel = `${n} (worker pool)`;
+  }
+} else if (device === "webgpu") {
+  threadsLabel = "gpu";
+}
+
+const { blockUntilReady, defaultDevice, init, jit, tree, valueAndGrad } = await import(
+  "@jax-js/jax"
+);
+const T = await import("./transformer.ts");
+type Params = import("./transformer.ts").Params;
+type Variant = import("./transformer.ts").Variant;
+
+const available = await init(device);
+if (!available.includes(device)) throw new Error(`device ${device} is not available here`);
+defaultDevice(device);
+let adapter = "";
+if (device === "webgpu") {
+  const info = (await navigator.gpu.requestAdapter({ powerPreference: "high-performance" }))?.info;
+  adapter = info
+    ? `${info.description || info.vendor}${info.isFallbackAdapter ? " (fallback)" : ""}`
+    : "";
+}
+
+const variant: Variant = {
+  qkv: args.qkv as Variant["qkv"],
+  attention: args.attention as Variant["attention"],
+};
+const config = T.REFERENCE_CONFIG;
+
+/** Linear interpolation between closest ranks (numpy's default); same as torch_reference.py. */
+function percentile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q, lo = Math.floor(pos), hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+
+type Stats = { median: number; p10: number; p90: number };
+type Timing = Stats & { rounds: Stats[] };
+
+/** Run `fn` warmup times untimed, then `repeat` rounds of `steps` timed calls. */
+async function timeIt(fn: () => Promise<void>): Promise<Timing> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const rounds: Stats[] = [];
+  for (let r = 0; r < repeat; r++) {
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      await fn();
+      times.push(performance.now() - t0);
+    }
+    rounds.push({
+      median: percentile(times, 0.5),
+      p10: percentile(times, 0.1),
+      p90: percentile(times, 0.9),
+    });
+  }
+  const best = rounds.reduce((a, b) => (b.median < a.median ? b : a));
+  return { ...best, rounds };
+}
+
+const params = T.initTransformer(config, 0, variant);
+const nParams = T.countParams(params);
+if (nParams !== T.paramCountFormula(config)) throw new Error("parameter count mismatch");
+const { tokens, targets } = T.randomBatch(config, batch, 1);
+const { step, lossFn, adamUpdate } = T.makeTrainStep(config, { lr: 1e-3, variant });
+
+const results: { name: string; timing: Timing }[] = [];
+let firstLoss = NaN;
+
+if (args.profile) {
+  const fwd = jit(lossFn);
+  const fwdBwd = jit((p: Params, x: typeof tokens, y: typeof tokens) =>
+    valueAndGrad(lossFn)(p, x, y)
+  );
+  const opt = jit(adamUpdate);
+  results.push({
+    name: "forward (loss)",
+    timing: await timeIt(async () => {
+      await fwd(tree.ref(params), tokens.ref, targets.ref).data();
+    }),
+  });
+  results.push({
+    name: "forward + backward",
+    timing: await timeIt(async () => {
+      const [loss, g] = fwdBwd(tree.ref(params), tokens.ref, targets.ref);
+      await blockUntilReady(g);
+      await loss.data();
+      tree.dispose(g);
+    }),
+  });
+  // Adam alone, on a fixed gradient (the one at init).
+  const [loss0, grads] = fwdBwd(tree.ref(params), tokens.ref, targets.ref);
+  loss0.dispose();
+  let s = T.initTrainState(tree.ref(params));
+  results.push({
+    name: "Adam update only",
+    timing: await timeIt(async () => {
+      const [p, m, v] = opt(s.params, s.m, s.v, tree.ref(grads));
+      s = { params: p, m, v, t: s.t + 1 };
+      await blockUntilReady([p, m, v]);
+    }),
+  });
+  tree.dispose([s.params, s.m, s.v, grads]);
+}
+
+{
+  let s = T.initTrainState(params);
+  results.push({
+    name: "full train step",
+    timing: await timeIt(async () => {
+      const r = step(s, tokens.ref, targets.ref);
+      s = r.state;
+      await blockUntilReady([s.params, s.m, s.v]);
+      const loss = (await r.loss.data())[0];
+      if (Number.isNaN(firstLoss)) firstLoss = loss;
+    }),
+  });
+}
+
+const impl = `jax-js ${
+  JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url)))
+    .imports["@jax-js/jax"].split("@").pop()
+}`;
+const variantLabel = `qkv=${variant.qkv} attention=${variant.attention}`;
+console.log(
+  `config: batch ${batch} x seq ${config.seqLen}, ${JSON.stringify(config)}, Adam lr 1e-3, float32`,
+);
+console.log(
+  `variant: ${variantLabel}; Deno ${Deno.version.deno}${adapter ? `; adapter: ${adapter}` : ""}`,
+);
+console.log(
+  `timing: ${warmup} warm-up steps, then ${repeat} round(s) of ${steps} steps; best median shown`,
+);
+const hdr = ["what", "implementation", "device", "threads", "median ms", "p10", "p90", "params"];
+const rows = results.map(({ name, timing: t }) => [
+  name,
+  impl,
+  device,
+  threadsLabel,
+  t.median.toFixed(1),
+  t.p10.toFixed(1),
+  t.p90.toFixed(1),
+  String(nParams),
+]);
+hdr.push("round medians");
+rows.forEach((row, i) =>
+  row.push(results[i].timing.rounds.map((r) => r.median.toFixed(1)).join(" "))
+);
+const widths = hdr.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+for (const row of [hdr, widths.map((w) => "-".repeat(w)), ...rows]) {
+  console.log(row.map((c, i) => c.padEnd(widths[i])).join(" | "));
+}
+console.log(
+  `loss at the first (warm-up) step ${firstLoss.toFixed(4)} (ln 64 = ${Math.log(64).toFixed(4)})`,
+);
+
+if (args.json) {
+  const out = {
+    implementation: impl,
+    device,
+    threads: threadsLabel,
+    adapter,
+    variant,
+    config,
+    batch,
+    params: nParams,
+    warmup,
+    steps,
+    repeat,
+    deno: Deno.version.deno,
+    results: results.map(({ name, timing }) => ({ name, ...timing })),
+  };
+  Deno.writeTextFileSync(args.json, JSON.stringify(out, null, 2) + "\n");
+}
+Deno.exit(0);
