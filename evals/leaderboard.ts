@@ -81,7 +81,10 @@ export const SUMMARY_COLUMNS = [
   "kl_forward_lo",
   "kl_forward_hi",
   "matched_level",
-  "matched_runs",
+  "matched_configs",
+  "matched_lr",
+  "matched_steps",
+  "new_task_acc_matched",
   "forgetting_matched",
   "kl_forward_matched",
 ] as const;
