@@ -20,6 +20,10 @@
  *
  * --profile also times the pieces of the step separately: forward (loss) only,
  * forward + backward (valueAndGrad), and the Adam update alone.
+ *
+ * --kernels traces one more train step with jax.profiler and sums kernel time
+ * by kind (matmul / other reduction / elementwise). Use it with --threads 0:
+ * with a worker pool the trace records only the time to enqueue each kernel.
  */
 import { parseArgs } from "node:util";
 
@@ -34,6 +38,7 @@ const args = parseArgs({
     batch: { type: "string", default: "32" },
     json: { type: "string" },
     profile: { type: "boolean", default: false },
+    kernels: { type: "boolean", default: false },
     qkv: { type: "string", default: "fused" },
     attention: { type: "string", default: "manual" },
   },
@@ -59,7 +64,7 @@ if (device === "wasm") {
   threadsLabel = "gpu";
 }
 
-const { blockUntilReady, defaultDevice, init, jit, tree, valueAndGrad } = await import(
+const { blockUntilReady, defaultDevice, init, jit, profiler, tree, valueAndGrad } = await import(
   "@jax-js/jax"
 );
 const T = await import("./transformer.ts");
@@ -120,8 +125,8 @@ if (nParams !== T.paramCountFormula(config)) throw new Error("parameter count mi
 const { tokens, targets } = T.randomBatch(config, batch, 1);
 const { step, lossFn, adamUpdate } = T.makeTrainStep(config, { lr: 1e-3, variant });
 
-const results: { name: string; timing: Timing }[] = [];
 let firstLoss = NaN;
+const pieces: { name: string; run: () => Promise<void> }[] = [];
 
 if (args.profile) {
   const fwd = jit(lossFn);
@@ -129,48 +134,113 @@ if (args.profile) {
     valueAndGrad(lossFn)(p, x, y)
   );
   const opt = jit(adamUpdate);
-  results.push({
+  pieces.push({
     name: "forward (loss)",
-    timing: await timeIt(async () => {
+    run: async () => {
       await fwd(tree.ref(params), tokens.ref, targets.ref).data();
-    }),
+    },
   });
-  results.push({
+  pieces.push({
     name: "forward + backward",
-    timing: await timeIt(async () => {
+    run: async () => {
       const [loss, g] = fwdBwd(tree.ref(params), tokens.ref, targets.ref);
       await blockUntilReady(g);
       await loss.data();
       tree.dispose(g);
-    }),
+    },
   });
-  // Adam alone, on a fixed gradient (the one at init).
+  // Adam alone, on a fixed gradient (the one at init), with its own optimizer state.
   const [loss0, grads] = fwdBwd(tree.ref(params), tokens.ref, targets.ref);
   loss0.dispose();
   let s = T.initTrainState(tree.ref(params));
-  results.push({
+  pieces.push({
     name: "Adam update only",
-    timing: await timeIt(async () => {
+    run: async () => {
       const [p, m, v] = opt(s.params, s.m, s.v, tree.ref(grads));
       s = { params: p, m, v, t: s.t + 1 };
       await blockUntilReady([p, m, v]);
-    }),
+    },
   });
-  tree.dispose([s.params, s.m, s.v, grads]);
 }
 
 {
-  let s = T.initTrainState(params);
-  results.push({
+  let s = T.initTrainState(tree.ref(params)); // keep params alive for --kernels tracing
+  pieces.push({
     name: "full train step",
-    timing: await timeIt(async () => {
+    run: async () => {
       const r = step(s, tokens.ref, targets.ref);
       s = r.state;
       await blockUntilReady([s.params, s.m, s.v]);
       const loss = (await r.loss.data())[0];
       if (Number.isNaN(firstLoss)) firstLoss = loss;
-    }),
+    },
   });
+}
+
+const results: { name: string; timing: Timing }[] = [];
+for (const { name, run } of pieces) results.push({ name, timing: await timeIt(run) });
+
+const kernelReports: string[] = [];
+if (args.kernels) {
+  for (const { name, run } of pieces) {
+    performance.clearMeasures();
+    profiler.startTrace();
+    const t0 = performance.now();
+    await run();
+    const wall = performance.now() - t0;
+    profiler.stopTrace();
+    kernelReports.push(kernelSummary(name, performance.getEntriesByType("measure"), wall));
+  }
+}
+
+/** Sum traced kernel times by kind; matmuls are Add-reductions of a product of two loads. */
+function kernelSummary(name: string, entries: PerformanceEntry[], wall: number): string {
+  const matmul =
+    /^\(GV_\d+<float32>\{[^}]*\}\[[^\]]*\$ridx[^\]]*\] \* GV_\d+<float32>\{[^}]*\}\[[^\]]*\$ridx[^\]]*\]\)$/;
+  const kinds = new Map<string, { n: number; ms: number; flop: number }>();
+  const slow: [number, string][] = [];
+  for (const e of entries) {
+    const detail = (e as PerformanceMeasure).detail?.devtools?.properties as [string, string][];
+    const p = Object.fromEntries(detail ?? []);
+    const [op, red] = (p.reduction ?? ":").split(":");
+    const isMatmul = op === "Add" && matmul.test(p.exp ?? "");
+    const kind = isMatmul
+      ? "matmul"
+      : p.reduction
+      ? "other reduction"
+      : /Exp|Log|Sqrt|Sin|Cos/.test(p.exp ?? "")
+      ? "elementwise (with exp/log/sqrt)"
+      : "elementwise (arithmetic only)";
+    const k = kinds.get(kind) ?? { n: 0, ms: 0, flop: 0 };
+    k.n++;
+    k.ms += e.duration;
+    if (isMatmul) k.flop += 2 * Number(p.size) * Number(red);
+    kinds.set(kind, k);
+    const gflops = isMatmul
+      ? `, ${((2 * Number(p.size) * Number(red)) / e.duration / 1e6).toFixed(1)} GFLOP/s`
+      : "";
+    slow.push([
+      e.duration,
+      `${e.duration.toFixed(1)} ms ${kind} out=${p.size} ${p.reduction ?? ""}${gflops}`,
+    ]);
+  }
+  const total = [...kinds.values()].reduce((a, k) => a + k.ms, 0);
+  const lines = [`kernels in one traced call of "${name}" (wall ${wall.toFixed(1)} ms):`];
+  for (const [kind, k] of [...kinds].sort((a, b) => b[1].ms - a[1].ms)) {
+    const rate = k.flop ? `, ${(k.flop / k.ms / 1e6).toFixed(1)} GFLOP/s` : "";
+    lines.push(
+      `  ${kind.padEnd(32)} ${String(k.n).padStart(4)} kernels ${k.ms.toFixed(1).padStart(7)} ms` +
+        ` (${((100 * k.ms) / wall).toFixed(0)}% of wall${rate})`,
+    );
+  }
+  lines.push(
+    `  ${"all kernels".padEnd(32)} ${String(entries.length).padStart(4)} kernels ${
+      total.toFixed(1).padStart(7)
+    } ms`,
+  );
+  slow.sort((a, b) => b[0] - a[0]);
+  lines.push(`  slowest: ${slow.slice(0, 4).map((x) => x[1]).join("; ")}`);
+  return lines.join("\n");
 }
 
 const impl = `jax-js ${
@@ -210,6 +280,8 @@ console.log(
   `loss at the first (warm-up) step ${firstLoss.toFixed(4)} (ln 64 = ${Math.log(64).toFixed(4)})`,
 );
 
+if (kernelReports.length) console.log(kernelReports.join("\n"));
+
 if (args.json) {
   const out = {
     implementation: impl,
@@ -225,6 +297,7 @@ if (args.json) {
     repeat,
     deno: Deno.version.deno,
     results: results.map(({ name, timing }) => ({ name, ...timing })),
+    kernels: kernelReports.length ? kernelReports : undefined,
   };
   Deno.writeTextFileSync(args.json, JSON.stringify(out, null, 2) + "\n");
 }

@@ -33,8 +33,8 @@ export const REFERENCE_CONFIG: TransformerConfig = {
 };
 
 /**
- * Formulation switches, used for profiling. Defaults are the fastest variant
- * measured in docs/benchmarks.md.
+ * Formulation switches, used for profiling. None was measurably faster than
+ * the default (fused QKV, attention written out); see docs/benchmarks.md.
  * - qkv: "fused" = one [D, 3D] projection; "separate" = three [D, D] ones.
  * - attention: "manual" = matmul/mask/softmax written out here;
  *   "sdpa" = nn.dotProductAttention(..., { isCausal: true }).

@@ -42,7 +42,9 @@ Deno.test("loss at init is close to ln(64)", opts, async () => {
   // still fails e.g. a softmax over the wrong axis (~ln 1024 = 6.9) or an
   // unscaled N(0, 1) init (logit std ~11, loss far above ln 64).
   assert.ok(Math.abs(loss - Math.log(64)) < 0.1, `loss ${loss} vs ln 64 = ${Math.log(64)}`);
-  assert.ok(loss > Math.log(64), "random logits can only raise the expected loss above ln V");
+  // By Jensen, logsumexp(z) - mean(z) >= ln V for any logits, so over random
+  // targets the expected loss sits above ln 64 (here by ~3x the sampling noise).
+  assert.ok(loss > Math.log(64), `loss ${loss} should exceed ln 64`);
 });
 
 Deno.test("one Adam step on a fixed batch lowers the loss", opts, async () => {
