@@ -3,6 +3,7 @@
 // folder, as safetensors, so repeated benches reuse it; the hash covers everything that shapes
 // the weights (model, pretraining settings, data seed, splits, data checksums, engine, device).
 
+import { UsageError } from "../lib/errors.ts";
 import { hashOf } from "../lib/hash.ts";
 import { writeBytesAtomic } from "../lib/atomic.ts";
 import { MlpPolicy } from "../models/mlp.ts";
@@ -70,16 +71,23 @@ export async function baseModel(
   const hash = await hashOf(baseKey(recipe, data, opts));
   const path = `${opts.cacheDir}/base-${hash}.safetensors`;
   const config = { inputDim: data.pretrain.dim, hidden: recipe.model.hidden, classes: CLASSES };
+  let bytes: Uint8Array | undefined;
   try {
-    const bytes = await Deno.readFile(path);
-    return {
-      policy: MlpPolicy.fromWeights(config, decodeSafetensors(bytes, path).weights),
-      hash,
-      path,
-      cached: true,
-    };
+    bytes = await Deno.readFile(path);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  if (bytes) {
+    try {
+      const policy = MlpPolicy.fromWeights(config, decodeSafetensors(bytes, path).weights);
+      return { policy, hash, path, cached: true };
+    } catch (e) {
+      throw new UsageError(
+        `${path}: cached base model is unreadable (${
+          (e as Error).message
+        }); delete it to pretrain again`,
+      );
+    }
   }
   const policy = await pretrainBase(recipe, data);
   await Deno.mkdir(opts.cacheDir, { recursive: true });

@@ -117,6 +117,25 @@ function fitExcluding(v: unknown, names: ReadonlySet<string>, where: string): st
   return v as string[];
 }
 
+function splitSizes(v: unknown, where: string): Recipe["splits"] {
+  if (v === undefined) return undefined;
+  if (!isObj(v)) {
+    throw new ValidationError(where, "must be an object {new?, prior?} of per-class sizes");
+  }
+  for (const [side, sizes] of Object.entries(v)) {
+    if (side !== "new" && side !== "prior") {
+      throw new ValidationError(`${where}.${side}`, "unknown key (use new or prior)");
+    }
+    if (!isObj(sizes)) {
+      throw new ValidationError(`${where}.${side}`, "must map split names to per-class sizes");
+    }
+    for (const [name, n] of Object.entries(sizes)) {
+      positive(n, `${where}.${side}.${name}`, { integer: true, zeroOk: true });
+    }
+  }
+  return v as Recipe["splits"];
+}
+
 /** Validates a recipe value loaded from `file`; returns it typed, or throws naming the field. */
 export function validateRecipe(raw: unknown, file: string): Recipe {
   const at = (f: string) => `${file}: ${f}`;
@@ -167,7 +186,7 @@ export function validateRecipe(raw: unknown, file: string): Recipe {
     newTask: str(r.newTask, at("newTask")),
     priorTask: str(r.priorTask, at("priorTask")),
     dataSeed: positive(r.dataSeed, at("dataSeed"), { integer: true, zeroOk: true }),
-    splits: r.splits as Recipe["splits"],
+    splits: splitSizes(r.splits, at("splits")),
     model: { hidden: list(model.hidden, at("model.hidden"), { integer: true }) },
     base: {
       seed: positive(base.seed, at("base.seed"), { integer: true, zeroOk: true }),

@@ -53,6 +53,11 @@ Deno.test("recipe errors name the file and the field", () => {
   );
   rejects({ ...base, fitExcluding: ["nope"] }, /fitExcluding: 'nope' is not a trainer variant/);
   rejects({ ...base, matchWithin: 2 }, /matchWithin: must be below 1/);
+  rejects(
+    { ...base, splits: { new: { heldout: -1 } } },
+    /splits\.new\.heldout: must be ≥ 0, got -1/,
+  );
+  rejects({ ...base, splits: { old: {} } }, /splits\.old: unknown key/);
   rejects(undefined, /^r\.ts: must export `recipe`/);
 });
 

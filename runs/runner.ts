@@ -18,11 +18,11 @@ import {
 } from "../evals/leaderboard.ts";
 import { type Device, startEngine } from "../models/engine.ts";
 import type { MlpPolicy } from "../models/mlp.ts";
-import { getTask } from "../tasks/mod.ts";
+import { type AnyTask, getTask } from "../tasks/mod.ts";
 import { getTrainer } from "../trainers/mod.ts";
 import type { ClassificationData, StepLog, Trainer } from "../trainers/types.ts";
 import { baseModel, CLASSES } from "./base_model.ts";
-import { type ExperimentData, type InputSet, loadExperimentData } from "./data.ts";
+import { type ExperimentData, loadExperimentData } from "./data.ts";
 import { buildManifest } from "./manifest.ts";
 import { progress } from "./progress.ts";
 import type { Recipe, TrainerVariant } from "./recipe.ts";
@@ -75,32 +75,27 @@ export function resolveVariants(recipe: Recipe, file: string): ResolvedVariant[]
   });
 }
 
-async function evaluate(
-  policy: MlpPolicy,
-  sets: { heldoutNew: InputSet; heldoutPrior: InputSet },
-  ctx: EvalContext,
-) {
-  const lpNew = await policy.logProbs(sets.heldoutNew.x, { batch: EVAL_BATCH });
-  const lpPrior = await policy.logProbs(sets.heldoutPrior.x, { batch: EVAL_BATCH });
-  return {
-    newAcc: accuracy(ctx.newTask, sets.heldoutNew.items, lpNew, { classes: CLASSES }),
-    priorAcc: accuracy(ctx.priorTask, sets.heldoutPrior.items, lpPrior, { classes: CLASSES }),
-    klForward: ctx.lp0New ? meanKL(ctx.lp0New, lpNew, { classes: CLASSES }) : 0,
-    klReverse: ctx.lp0New ? meanKL(lpNew, ctx.lp0New, { classes: CLASSES }) : 0,
-    lpNew,
-  };
+/** The two tasks of an experiment. */
+interface TaskPair {
+  newTask: AnyTask;
+  priorTask: AnyTask;
 }
 
-interface EvalContext {
-  newTask: ReturnType<typeof getTask>;
-  priorTask: ReturnType<typeof getTask>;
-  lp0New?: Float32Array;
+/** Held-out accuracies of a policy, and its log-probabilities on the new task's inputs. */
+async function evaluate(policy: MlpPolicy, data: ExperimentData, tasks: TaskPair) {
+  const lpNew = await policy.logProbs(data.heldoutNew.x, { batch: EVAL_BATCH });
+  const lpPrior = await policy.logProbs(data.heldoutPrior.x, { batch: EVAL_BATCH });
+  return {
+    newAcc: accuracy(tasks.newTask, data.heldoutNew.items, lpNew, { classes: CLASSES }),
+    priorAcc: accuracy(tasks.priorTask, data.heldoutPrior.items, lpPrior, { classes: CLASSES }),
+    lpNew,
+  };
 }
 
 function finetuneData(
   data: ExperimentData,
   lp0: Float32Array,
-  newTask: ReturnType<typeof getTask>,
+  newTask: AnyTask,
 ): ClassificationData {
   const items = data.train.items;
   return {
@@ -123,7 +118,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions): Promise<Bench
   const started = new Date();
   // Resolve: everything a user can get wrong fails here, before any file is touched.
   const variants = resolveVariants(recipe, opts.recipeFile);
-  const ctx: EvalContext = {
+  const tasks: TaskPair = {
     newTask: getTask(recipe.newTask),
     priorTask: getTask(recipe.priorTask),
   };
@@ -147,7 +142,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions): Promise<Bench
   );
   const data = await timed(
     { phase: "load_data", variant: "", seed: "", lr: "", steps: "" },
-    () => loadExperimentData(recipe, ctx),
+    () => loadExperimentData(recipe, tasks),
   );
   prog.phase(
     `base model: ${recipe.base.steps} pretraining steps on ${data.pretrain.n} items (cached by hash)`,
@@ -162,12 +157,11 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions): Promise<Bench
     },
     () => baseModel(recipe, data, { cacheDir: opts.cacheDir, device: opts.device, engine: ENGINE }),
   );
-  const baseEval = await evaluate(base.policy, data, ctx);
-  ctx.lp0New = baseEval.lpNew;
+  const baseEval = await evaluate(base.policy, data, tasks);
   const lp0Train = await base.policy.logProbs(data.train.x, { batch: EVAL_BATCH });
-  const ftData = finetuneData(data, lp0Train, ctx.newTask);
+  const ftData = finetuneData(data, lp0Train, tasks.newTask);
   prog.phase(
-    `base model π0: ${ctx.newTask.id} ${baseEval.newAcc.toFixed(3)}, ${ctx.priorTask.id} ${
+    `base model π0: ${tasks.newTask.id} ${baseEval.newAcc.toFixed(3)}, ${tasks.priorTask.id} ${
       baseEval.priorAcc.toFixed(3)
     }` +
       (base.cached ? " (from cache)" : ""),
@@ -195,7 +189,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions): Promise<Bench
           },
           async onCheckpoint(step) {
             const e0 = performance.now();
-            const e = await evaluate(policy, data, ctx);
+            const e = await evaluate(policy, data, tasks);
             evalSeconds += (performance.now() - e0) / 1000;
             rows.push({
               trainer: v.trainer,
@@ -207,8 +201,8 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions): Promise<Bench
               prior_acc_base: baseEval.priorAcc,
               prior_acc: e.priorAcc,
               forgetting: baseEval.priorAcc - e.priorAcc,
-              kl_forward: e.klForward,
-              kl_reverse: e.klReverse,
+              kl_forward: meanKL(baseEval.lpNew, e.lpNew, { classes: CLASSES }),
+              kl_reverse: meanKL(e.lpNew, baseEval.lpNew, { classes: CLASSES }),
             });
           },
         });

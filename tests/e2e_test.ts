@@ -156,6 +156,40 @@ Deno.test("a recipe file with an unknown trainer or a bad field is rejected nami
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("a corrupt cached base model is a one-line error naming the file", async () => {
+  const dir = await Deno.makeTempDir();
+  const ok1 = await cli([
+    "bench",
+    "smoke",
+    "--out",
+    `${dir}/a`,
+    "--cache",
+    `${dir}/cache`,
+    "--quiet",
+  ]);
+  equal(ok1.code, 0, ok1.stderr);
+  const [cached] = [...Deno.readDirSync(`${dir}/cache`)].map((e) => `${dir}/cache/${e.name}`);
+  await Deno.writeFile(cached, new Uint8Array([1, 2, 3]));
+  const r = await cli([
+    "bench",
+    "smoke",
+    "--out",
+    `${dir}/b`,
+    "--cache",
+    `${dir}/cache`,
+    "--quiet",
+  ]);
+  equal(r.code, 2, r.stderr);
+  equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  ok(
+    r.stderr.includes(`${cached}: cached base model is unreadable`) &&
+      r.stderr.includes("delete it"),
+    r.stderr,
+  );
+  equal(await exists(`${dir}/b`), false);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("tasks, trainers and recipes subcommands list the registries", async () => {
   const t = await cli(["tasks"]);
   equal(t.code, 0);

@@ -1,20 +1,16 @@
 // Shared pieces of every training loop: batch order and gathering rows.
 
-import { type Rng, rng } from "../lib/rng.ts";
+import { permutation, rng } from "../lib/rng.ts";
 
 /** Epoch-wise shuffled batches of indices from a seed: every item once per epoch. */
 export function batchOrder(n: number, batch: number, seed: number): () => number[] {
-  const r: Rng = rng(seed, 0xba7c);
+  const r = rng(seed, 0xba7c);
   let order: number[] = [], at = n;
   return () => {
     const out: number[] = [];
     while (out.length < batch) {
       if (at >= n) {
-        order = Array.from({ length: n }, (_, i) => i);
-        for (let i = n - 1; i > 0; i--) {
-          const j = r.int(i + 1);
-          [order[i], order[j]] = [order[j], order[i]];
-        }
+        order = permutation(n, r);
         at = 0;
       }
       out.push(order[at++]);
