@@ -1,6 +1,6 @@
 // Scoring a classifier's greedy outputs with a task's own scorer.
 
-import type { AnyTask } from "../tasks/mod.ts";
+import type { ClassifierTask as AnyTask } from "../tasks/mod.ts";
 import type { Item } from "../tasks/types.ts";
 
 /** Index of the largest of `classes` values starting at `offset` (first wins ties). */

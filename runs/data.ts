@@ -2,7 +2,7 @@
 // fine-tuning inputs of the new task, and both held-out sets. Knows tasks only through the
 // task interface (load, split, render, score, reward, correct, labellings, pretrainTarget).
 
-import type { AnyTask } from "../tasks/mod.ts";
+import type { ClassifierTask as AnyTask } from "../tasks/mod.ts";
 import type { Item } from "../tasks/types.ts";
 import { ValidationError } from "../lib/errors.ts";
 import type { Recipe } from "./recipe.ts";

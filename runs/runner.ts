@@ -18,7 +18,7 @@ import {
 } from "../evals/leaderboard.ts";
 import { type Device, startEngine } from "../models/engine.ts";
 import type { MlpPolicy } from "../models/mlp.ts";
-import { type AnyTask, getTask } from "../tasks/mod.ts";
+import { type ClassifierTask as AnyTask, getClassifierTask } from "../tasks/mod.ts";
 import { getTrainer } from "../trainers/mod.ts";
 import type { ClassificationData, StepLog, Trainer } from "../trainers/types.ts";
 import { baseModel, CLASSES } from "./base_model.ts";
@@ -119,8 +119,8 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions): Promise<Bench
   // Resolve: everything a user can get wrong fails here, before any file is touched.
   const variants = resolveVariants(recipe, opts.recipeFile);
   const tasks: TaskPair = {
-    newTask: getTask(recipe.newTask),
-    priorTask: getTask(recipe.priorTask),
+    newTask: getClassifierTask(recipe.newTask),
+    priorTask: getClassifierTask(recipe.priorTask),
   };
   await startEngine(opts.device);
   const totalRuns = variants.reduce(

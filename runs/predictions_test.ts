@@ -1,0 +1,66 @@
+// Predictions files in each accepted shape, and each way they can be wrong.
+
+import { deepEqual, throws } from "node:assert/strict";
+import { matchPredictions, parsePredictions } from "./predictions.ts";
+import { ValidationError } from "../lib/errors.ts";
+
+const bad = (re: RegExp) => (e: unknown) => e instanceof ValidationError && re.test(e.message);
+
+Deno.test("parsePredictions: {id, output}, human-eval samples, samples.jsonl log-likelihoods", () => {
+  const p = parsePredictions(
+    [
+      '{"id": 70, "output": "the answer is (A)"}',
+      '{"task_id": "HumanEval/0", "completion": "  return 1"}',
+      '{"task_id": "HumanEval/0", "completion": "  return 2"}',
+      "",
+      '{"task":"hellaswag","id":"3","prompt":"x","loglikelihoods":[-1.5,-2]}',
+    ].join("\n"),
+    "p.jsonl",
+  );
+  deepEqual([...p.keys()], ["70", "HumanEval/0", "3"]);
+  deepEqual(p.get("HumanEval/0"), { type: "generation", outputs: ["  return 1", "  return 2"] });
+  deepEqual(p.get("3"), { type: "loglikelihood", logliks: [-1.5, -2] });
+});
+
+Deno.test("parsePredictions: errors name the file and line", () => {
+  throws(
+    () => parsePredictions('{"id": 1, "output": "a"}\n{oops', "p.jsonl"),
+    bad(/^p\.jsonl:2: not valid JSON/),
+  );
+  throws(() => parsePredictions('{"output": "a"}', "p.jsonl"), bad(/^p\.jsonl:1: field 'id'/));
+  throws(() => parsePredictions('{"id": "a"}', "p.jsonl"), bad(/^p\.jsonl:1: field 'output'/));
+  throws(
+    () => parsePredictions('{"id": "a", "output": {}}', "p.jsonl"),
+    bad(/p\.jsonl:1: field 'output' must be/),
+  );
+  throws(
+    () => parsePredictions("[1]", "p.jsonl"),
+    bad(/p\.jsonl:1: each line must be a JSON object/),
+  );
+  throws(() => parsePredictions("\n\n", "p.jsonl"), bad(/p\.jsonl: no predictions/));
+  throws(
+    () => parsePredictions('{"id":"a","output":[-1,-2]}\n{"id":"a","output":[-1,-3]}', "p.jsonl"),
+    bad(/p\.jsonl:2: id 'a' appears twice/),
+  );
+});
+
+Deno.test("matchPredictions: ids must match the data file both ways, and the output type the task", () => {
+  const p = parsePredictions('{"id":"a","output":"x"}\n{"id":"b","output":"y"}', "p.jsonl");
+  const opts = { file: "p.jsonl", dataFile: "d.parquet", output: "generation" as const };
+  deepEqual(matchPredictions(p, { ...opts, ids: ["b", "a"] }).map((o) => o.type), [
+    "generation",
+    "generation",
+  ]);
+  throws(
+    () => matchPredictions(p, { ...opts, ids: ["a"] }),
+    bad(/id 'b' is not an item of d\.parquet/),
+  );
+  throws(
+    () => matchPredictions(p, { ...opts, ids: ["a", "b", "c"] }),
+    bad(/no prediction for 1 of 3 items of d\.parquet \(first: 'c'\)/),
+  );
+  throws(
+    () => matchPredictions(p, { ...opts, ids: ["a", "b"], output: "loglikelihood" }),
+    bad(/id 'a': the task needs per-choice log-likelihoods, got text/),
+  );
+});

