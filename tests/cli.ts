@@ -9,21 +9,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `deno run main.ts ...args` from the repository root, with the bench task's permissions. */
+/** `deno run main.ts ...args` from the repository root, with the bench task's permissions unless given. */
 export async function cli(
   args: string[],
-  opts?: { env?: Record<string, string> },
+  opts?: { env?: Record<string, string>; permissions?: readonly string[] },
 ): Promise<CliResult> {
+  const permissions = opts?.permissions ??
+    ["--allow-read", "--allow-write", "--allow-env", "--allow-run=git"];
   const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-run=git",
-      "main.ts",
-      ...args,
-    ],
+    args: ["run", ...permissions, "main.ts", ...args],
     cwd: ROOT,
     env: { NO_COLOR: "1", ...opts?.env },
     stdout: "piped",
@@ -42,3 +36,14 @@ export async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+/** The permissions of the eval and score tasks in deno.json (ONNX Runtime is a native addon). */
+export const TEXT_PERMISSIONS = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-net",
+  "--allow-ffi",
+  "--allow-sys",
+  "--allow-run",
+] as const;

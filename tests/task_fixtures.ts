@@ -3,7 +3,8 @@
 // read fixtures through exactly the code path real data takes.
 
 import { join } from "node:path";
-import type { TextTask } from "../tasks/mod.ts";
+import { isTextTask, TASK_LIST, type TextTask } from "../tasks/mod.ts";
+import { writeTinyLlama } from "../models/tiny_llama.ts";
 import { type ColumnType, type FixtureFormat, writeFixture } from "./fixture_files.ts";
 
 function formatOf(path: string): { name: string; format: FixtureFormat } {
@@ -30,4 +31,29 @@ export async function writeTaskFixture(dir: string, task: TextTask): Promise<str
     }
   }
   return written;
+}
+
+/** Writes every text task's fixture under `dir`; returns the paths written. */
+export async function writeAllTaskFixtures(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const task of TASK_LIST.filter(isTextTask)) out.push(...await writeTaskFixture(dir, task));
+  return out;
+}
+
+// `deno task fixtures DIR`: DIR/data (every task's fixture) and DIR/model (the tiny Llama), to try
+// `eval` offline: deno task eval --model DIR/model --tasks hellaswag --data DIR/data --offline
+if (import.meta.main) {
+  const dir = Deno.args[0];
+  if (!dir) {
+    console.error("usage: deno task fixtures DIR");
+    Deno.exit(2);
+  }
+  const files = await writeAllTaskFixtures(join(dir, "data"));
+  await writeTinyLlama(join(dir, "model"), { seed: 3 });
+  console.log(
+    `wrote ${files.length} data files under ${join(dir, "data")} and a model in ${
+      join(dir, "model")
+    }`,
+  );
+  Deno.exit(0);
 }
