@@ -1,0 +1,167 @@
+// An independent float64 Llama forward pass in plain TypeScript (RMSNorm, RoPE with HF's
+// rotate_half convention, grouped-query causal attention, SwiGLU, lm_head): the reference the
+// ONNX export and the transformers.js backend are tested against. Written for clarity, not speed.
+
+import { type LlamaConfig, type LlamaWeights, resolveLlamaConfig } from "./onnx/llama.ts";
+
+function get(weights: LlamaWeights, name: string): Float32Array {
+  const w = weights instanceof Map
+    ? weights.get(name)
+    : (weights as Record<string, Float32Array>)[name];
+  if (!w) throw new Error(`llama_ref: missing weight ${name}`);
+  return w;
+}
+
+/** y = W x for HF Linear W [out, in]. */
+function linear(w: Float32Array, x: Float64Array, out: number): Float64Array {
+  const inp = x.length;
+  const y = new Float64Array(out);
+  for (let o = 0; o < out; o++) {
+    let s = 0;
+    for (let i = 0; i < inp; i++) s += w[o * inp + i] * x[i];
+    y[o] = s;
+  }
+  return y;
+}
+
+function rmsNorm(x: Float64Array, w: Float32Array, eps: number): Float64Array {
+  let ss = 0;
+  for (const v of x) ss += v * v;
+  const inv = 1 / Math.sqrt(ss / x.length + eps);
+  return x.map((v, i) => v * inv * w[i]);
+}
+
+/** Rotates each head's [x1, x2] halves: x·cos + [-x2, x1]·sin, angle pos·theta^(-2k/D). */
+function rope(x: Float64Array, heads: number, d: number, pos: number, theta: number): void {
+  const half = d / 2;
+  for (let h = 0; h < heads; h++) {
+    for (let k = 0; k < half; k++) {
+      const angle = pos / Math.pow(theta, (2 * k) / d);
+      const c = Math.cos(angle), s = Math.sin(angle);
+      const a = x[h * d + k], b = x[h * d + k + half];
+      x[h * d + k] = a * c - b * s;
+      x[h * d + k + half] = b * c + a * s;
+    }
+  }
+}
+
+/**
+ * Logits [tokens.length][vocab] of an unpadded sequence at positions 0..n-1 (float64 throughout,
+ * weights widened from float32).
+ */
+export function llamaLogits(
+  weights: LlamaWeights,
+  config: LlamaConfig,
+  tokens: readonly number[],
+): Float64Array[] {
+  const c = resolveLlamaConfig(config);
+  const H = c.hidden_size, D = c.head_dim, NH = c.num_attention_heads;
+  const KV = c.num_key_value_heads, G = NH / KV, V = c.vocab_size, n = tokens.length;
+  const embed = get(weights, "model.embed_tokens.weight");
+  let xs: Float64Array[] = tokens.map((t) => Float64Array.from(embed.subarray(t * H, (t + 1) * H)));
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const p = `model.layers.${l}`;
+    const qs: Float64Array[] = [], ks: Float64Array[] = [], vs: Float64Array[] = [];
+    for (let t = 0; t < n; t++) {
+      const xn = rmsNorm(xs[t], get(weights, `${p}.input_layernorm.weight`), c.rms_norm_eps);
+      const q = linear(get(weights, `${p}.self_attn.q_proj.weight`), xn, NH * D);
+      const k = linear(get(weights, `${p}.self_attn.k_proj.weight`), xn, KV * D);
+      rope(q, NH, D, t, c.rope_theta);
+      rope(k, KV, D, t, c.rope_theta);
+      qs.push(q);
+      ks.push(k);
+      vs.push(linear(get(weights, `${p}.self_attn.v_proj.weight`), xn, KV * D));
+    }
+    const next: Float64Array[] = [];
+    for (let t = 0; t < n; t++) {
+      const attn = new Float64Array(NH * D);
+      for (let h = 0; h < NH; h++) {
+        const kvh = Math.floor(h / G);
+        const scores = new Float64Array(t + 1);
+        let max = -Infinity;
+        for (let j = 0; j <= t; j++) {
+          let s = 0;
+          for (let e = 0; e < D; e++) s += qs[t][h * D + e] * ks[j][kvh * D + e];
+          scores[j] = s / Math.sqrt(D);
+          max = Math.max(max, scores[j]);
+        }
+        let z = 0;
+        for (let j = 0; j <= t; j++) z += scores[j] = Math.exp(scores[j] - max);
+        for (let j = 0; j <= t; j++) {
+          for (let e = 0; e < D; e++) attn[h * D + e] += (scores[j] / z) * vs[j][kvh * D + e];
+        }
+      }
+      const o = linear(get(weights, `${p}.self_attn.o_proj.weight`), attn, H);
+      const x1 = xs[t].map((v, i) => v + o[i]);
+      const hn = rmsNorm(x1, get(weights, `${p}.post_attention_layernorm.weight`), c.rms_norm_eps);
+      const gate = linear(get(weights, `${p}.mlp.gate_proj.weight`), hn, c.intermediate_size);
+      const up = linear(get(weights, `${p}.mlp.up_proj.weight`), hn, c.intermediate_size);
+      const act = gate.map((g, i) => (g / (1 + Math.exp(-g))) * up[i]);
+      const down = linear(get(weights, `${p}.mlp.down_proj.weight`), act, H);
+      next.push(x1.map((v, i) => v + down[i]));
+    }
+    xs = next;
+  }
+  const head = c.tie_word_embeddings ||
+      !(weights instanceof Map ? weights.has("lm_head.weight") : "lm_head.weight" in weights)
+    ? embed
+    : get(weights, "lm_head.weight");
+  return xs.map((x) =>
+    linear(head, rmsNorm(x, get(weights, "model.norm.weight"), c.rms_norm_eps), V)
+  );
+}
+
+/** log-softmax of one row. */
+export function logSoftmax(row: Float64Array): Float64Array {
+  let max = -Infinity;
+  for (const v of row) max = Math.max(max, v);
+  let z = 0;
+  for (const v of row) z += Math.exp(v - max);
+  const lse = max + Math.log(z);
+  return row.map((v) => v - lse);
+}
+
+/** First index of the maximum (torch.argmax's tie rule). */
+export function argmax(row: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+}
+
+/**
+ * Σ log p(continuation | context) and whether each continuation token is the argmax, for token
+ * ids (context must be non-empty).
+ */
+export function llamaLoglik(
+  weights: LlamaWeights,
+  config: LlamaConfig,
+  ids: { context: readonly number[]; continuation: readonly number[] },
+): { logprob: number; greedy: boolean } {
+  const all = [...ids.context, ...ids.continuation];
+  const logits = llamaLogits(weights, config, all.slice(0, -1));
+  let logprob = 0, greedy = true;
+  for (let k = 0; k < ids.continuation.length; k++) {
+    const row = logits[ids.context.length - 1 + k];
+    const tok = ids.continuation[k];
+    logprob += logSoftmax(row)[tok];
+    if (argmax(row) !== tok) greedy = false;
+  }
+  return { logprob, greedy };
+}
+
+/** Greedy decoding by full recomputation (no cache): up to `maxTokens` new ids, stopping after `eos`. */
+export function llamaGreedy(
+  weights: LlamaWeights,
+  config: LlamaConfig,
+  opts: { prompt: readonly number[]; maxTokens: number; eos?: number },
+): number[] {
+  const seq = [...opts.prompt], out: number[] = [];
+  while (out.length < opts.maxTokens) {
+    const logits = llamaLogits(weights, config, seq);
+    const next = argmax(logits[logits.length - 1]);
+    out.push(next);
+    seq.push(next);
+    if (next === opts.eos) break;
+  }
+  return out;
+}

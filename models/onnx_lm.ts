@@ -1,0 +1,440 @@
+// The ONNX language-model backend: any Hugging Face model folder (or hub id) with an ONNX
+// decoder that transformers.js runs on onnxruntime-node, scored with lm-evaluation-harness's
+// loglikelihood semantics and generating with transformers.js's KV-cache loop.
+
+import {
+  AutoModelForCausalLM,
+  AutoTokenizer,
+  env,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+  random,
+  StoppingCriteria,
+  StoppingCriteriaList,
+  Tensor,
+} from "@huggingface/transformers";
+import { UsageError, ValidationError } from "../lib/errors.ts";
+import type {
+  BatchOptions,
+  GenerateOptions,
+  GenerateRequest,
+  LanguageModel,
+  LoglikRequest,
+  LoglikResult,
+} from "./lm.ts";
+
+/** How to load an ONNX model. */
+export interface OnnxLmOptions {
+  /** Execution provider: "cpu" (onnxruntime-node), "cuda" or "webgpu" where installed. */
+  readonly device: "cpu" | "cuda" | "webgpu";
+  /** Never download: hub ids must already be in the cache dir. */
+  readonly offline?: boolean;
+  /** Where transformers.js caches hub downloads (default: its own cache dir). */
+  readonly cacheDir?: string;
+  /** Wrap generation prompts in the tokenizer's chat template (one user turn). */
+  readonly chat?: boolean;
+  /** Which ONNX weights file to use: fp32 → onnx/model.onnx, q8 → onnx/model_quantized.onnx, ... */
+  readonly dtype?: OnnxDtype;
+}
+
+/** transformers.js dtype names and the file-name suffix each selects. */
+const DTYPE_SUFFIX = {
+  fp32: "",
+  fp16: "_fp16",
+  q8: "_quantized",
+  int8: "_int8",
+  uint8: "_uint8",
+  q4: "_q4",
+  q4f16: "_q4f16",
+  bnb4: "_bnb4",
+} as const;
+
+/** A transformers.js ONNX dtype. */
+export type OnnxDtype = keyof typeof DTYPE_SUFFIX;
+
+/**
+ * Trailing whitespace as Python's str.rstrip() sees it (lm-eval's rule): JavaScript's \s plus
+ * U+001C–U+001F and U+0085, minus U+FEFF.
+ */
+const TRAILING_SPACE =
+  // deno-lint-ignore no-control-regex -- U+001C-U+001F are whitespace to Python
+  /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/;
+
+/** Hub ids as transformers.js accepts them: `org/name`. */
+const HUB_ID = /^[\w.-]+\/[\w.-]+$/;
+
+/** Default requests per forward pass. */
+const DEFAULT_BATCH = 16;
+
+/** lm-eval's fallback context window when the config names none. */
+const DEFAULT_MAX_LENGTH = 2048;
+
+/**
+ * Loads a causal LM from a local model folder or a hub id and returns it as a LanguageModel.
+ * A folder must hold config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx
+ * (or the file `dtype` selects); these are checked first so a bad folder gets a one-line error.
+ *
+ * @example
+ * const lm = await loadOnnxLm("runs/tiny", { device: "cpu" });
+ * const [r] = await lm.loglikelihood([{ context: "The sky is", continuation: " blue" }]);
+ * await lm.dispose();
+ */
+export async function loadOnnxLm(source: string, opts: OnnxLmOptions): Promise<LanguageModel> {
+  const dtype = opts.dtype ?? "fp32";
+  if (!(dtype in DTYPE_SUFFIX)) {
+    throw new UsageError(
+      `model ${source}: unknown dtype ${dtype} (use ${Object.keys(DTYPE_SUFFIX).join(", ")})`,
+    );
+  }
+  const stat = await Deno.stat(source).catch(() => null);
+  let path: string;
+  let loadOpts: { local_files_only: boolean; cache_dir?: string };
+  if (stat) {
+    if (!stat.isDirectory) {
+      throw new ValidationError(source, "a model source must be a folder or a hub id (org/name)");
+    }
+    path = await Deno.realPath(source); // absolute, so transformers.js never prefixes localModelPath
+    await checkFolder(path, source, DTYPE_SUFFIX[dtype]);
+    env.allowLocalModels = true;
+    loadOpts = { local_files_only: true };
+  } else if (HUB_ID.test(source)) {
+    path = source;
+    env.allowLocalModels = true;
+    env.allowRemoteModels = !opts.offline;
+    // Under Deno transformers.js would prefer the web Cache API (Deno's own storage); the file
+    // cache keeps downloads in a folder we name and can inspect, as under Node.
+    env.useBrowserCache = false;
+    env.useFSCache = true;
+    if (opts.cacheDir) env.cacheDir = opts.cacheDir;
+    loadOpts = { local_files_only: opts.offline ?? false, cache_dir: opts.cacheDir };
+  } else {
+    throw new UsageError(`model ${source}: no such folder, and not a hub id of the form org/name`);
+  }
+
+  let tokenizer: PreTrainedTokenizer, model: PreTrainedModel;
+  try {
+    tokenizer = await AutoTokenizer.from_pretrained(path, loadOpts);
+    model = await AutoModelForCausalLM.from_pretrained(path, {
+      ...loadOpts,
+      device: opts.device,
+      dtype,
+    });
+  } catch (e) {
+    const why = firstLine(e);
+    if (stat) {
+      throw new ValidationError(
+        source,
+        `transformers.js could not load it on ${opts.device}: ${why}`,
+      );
+    }
+    if (opts.offline) {
+      throw new UsageError(
+        `model ${source} is not in the cache (${
+          opts.cacheDir ?? env.cacheDir
+        }) and offline mode forbids downloading it: ${why}`,
+      );
+    }
+    throw new UsageError(`model ${source}: could not download or load it: ${why}`);
+  }
+  return new OnnxLm(source, tokenizer, model, { chat: opts.chat ?? false });
+}
+
+/** Throws a ValidationError naming `shown` and the first required file the folder lacks. */
+async function checkFolder(dir: string, shown: string, suffix: string): Promise<void> {
+  const required = [
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    `onnx/model${suffix}.onnx`,
+  ];
+  for (const file of required) {
+    const st = await Deno.stat(`${dir}/${file}`).catch(() => null);
+    if (!st?.isFile) {
+      throw new ValidationError(
+        shown,
+        `missing ${file} (a model folder needs ${required.join(", ")})`,
+      );
+    }
+  }
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
+}
+
+/** One tokenized loglikelihood request. */
+interface Encoded {
+  /** Model input: (context + continuation) without its last token, left-truncated to the window. */
+  readonly input: number[];
+  /** The continuation's tokens; the last `cont.length` input positions predict them. */
+  readonly cont: number[];
+}
+
+/** Stops each generation row at its own token budget, an EOS token, or a stop string. */
+class StopCriteria extends StoppingCriteria {
+  private readonly done: boolean[];
+  constructor(
+    private readonly promptLength: number,
+    private readonly rows: readonly { until: readonly string[]; maxTokens: number }[],
+    private readonly opts: { eos: ReadonlySet<number>; decode: (ids: number[]) => string },
+  ) {
+    super();
+    this.done = rows.map(() => false);
+  }
+
+  override _call(inputIds: number[][], _scores: number[][]): boolean[] {
+    return inputIds.map((ids, i) => {
+      if (this.done[i]) return true;
+      const gen = ids.slice(this.promptLength).map(Number); // ids arrive as bigint
+      const row = this.rows[i];
+      const stop = gen.length >= row.maxTokens || this.opts.eos.has(gen[gen.length - 1]) ||
+        (row.until.length > 0 &&
+          row.until.some((s) => s !== "" && this.opts.decode(gen).includes(s)));
+      this.done[i] = stop;
+      return stop;
+    });
+  }
+}
+
+/** A transformers.js causal LM behind the LanguageModel interface. */
+class OnnxLm implements LanguageModel {
+  readonly vision = false;
+  /** Token scored after an empty context (lm-eval's prefix_token_id: BOS, else EOS). */
+  private readonly prefixId: number;
+  private readonly padId: number;
+  private readonly eos: ReadonlySet<number>;
+  private readonly maxLength: number;
+  /**
+   * Whether encoding adds the tokenizer's special tokens. lm-eval's HFLM.tok_encode passes
+   * add_special_tokens=False for causal models unless add_bos_token is set, which it sets by
+   * default only for Gemma (which misbehaves without BOS); we follow that exactly.
+   */
+  private readonly addSpecial: boolean;
+
+  constructor(
+    readonly id: string,
+    private readonly tokenizer: PreTrainedTokenizer,
+    private readonly model: PreTrainedModel,
+    private readonly opts: { chat: boolean },
+  ) {
+    const config = model.config as unknown as Record<string, unknown>;
+    const bos = tokenizer.bos_token_id ?? (config.bos_token_id as number | undefined);
+    const eosIds = [
+      tokenizer.eos_token_id,
+      config.eos_token_id,
+      model.generation_config?.eos_token_id,
+    ]
+      .flat()
+      .filter((x): x is number => typeof x === "number");
+    this.eos = new Set(eosIds);
+    const prefix = bos ?? eosIds[0];
+    if (prefix === undefined) {
+      throw new ValidationError(id, "tokenizer has neither a BOS nor an EOS token");
+    }
+    this.prefixId = prefix;
+    this.padId = tokenizer.pad_token_id ?? eosIds[0] ?? 0;
+    const window = config.max_position_embeddings ?? config.n_positions ?? config.n_ctx;
+    this.maxLength = typeof window === "number" ? window : DEFAULT_MAX_LENGTH;
+    this.addSpecial = String(config.model_type ?? "").startsWith("gemma");
+  }
+
+  private encode(text: string): number[] {
+    if (text === "") return [];
+    return this.tokenizer.encode(text, { add_special_tokens: this.addSpecial });
+  }
+
+  /**
+   * lm-eval's _encode_pair: trailing whitespace of the context moves onto the continuation,
+   * then continuation tokens are tokens(context + continuation) after len(tokens(context)).
+   * An empty context (also one that was only whitespace, where lm-eval would index out of
+   * range) is scored after the prefix token.
+   */
+  private encodePair(req: LoglikRequest): Encoded {
+    let { context, continuation } = req;
+    let ctx: number[], cont: number[];
+    if (context === "") {
+      ctx = [this.prefixId];
+      cont = this.encode(continuation);
+    } else {
+      const nSpaces = context.length - context.replace(TRAILING_SPACE, "").length;
+      if (nSpaces > 0) {
+        continuation = context.slice(-nSpaces) + continuation;
+        context = context.slice(0, -nSpaces);
+      }
+      const whole = this.encode(context + continuation);
+      ctx = this.encode(context);
+      cont = whole.slice(ctx.length);
+      if (ctx.length === 0) ctx = [this.prefixId];
+    }
+    // lm-eval: inp = (context_enc + continuation_enc)[-(max_length + 1):][:-1]
+    const input = [...ctx, ...cont].slice(-(this.maxLength + 1)).slice(0, -1);
+    // An empty continuation needs no logits; keep one real token so the batch is never 0 wide.
+    if (input.length === 0) input.push(ctx[ctx.length - 1]);
+    return { input, cont };
+  }
+
+  async loglikelihood(
+    requests: readonly LoglikRequest[],
+    opts: BatchOptions = {},
+  ): Promise<LoglikResult[]> {
+    const encoded = requests.map((r) => this.encodePair(r));
+    // Longest first (as lm-eval) so batches hold similar lengths; ties keep input order.
+    const order = encoded.map((_, i) => i).sort((a, b) =>
+      encoded[b].input.length - encoded[a].input.length || a - b
+    );
+    const results = new Array<LoglikResult>(requests.length);
+    const batchSize = Math.max(1, opts.batchSize ?? DEFAULT_BATCH);
+    for (let start = 0; start < order.length; start += batchSize) {
+      const idx = order.slice(start, start + batchSize);
+      const batch = idx.map((i) => encoded[i]);
+      const scored = await this.scoreBatch(batch);
+      idx.forEach((i, k) => (results[i] = scored[k]));
+      opts.onProgress?.(Math.min(start + batchSize, order.length), order.length);
+    }
+    return results;
+  }
+
+  /** One forward pass over right-padded inputs; log-softmax only at continuation rows. */
+  private async scoreBatch(batch: readonly Encoded[]): Promise<LoglikResult[]> {
+    const B = batch.length;
+    const L = Math.max(...batch.map((e) => e.input.length));
+    const ids = new BigInt64Array(B * L).fill(BigInt(this.padId));
+    const mask = new BigInt64Array(B * L);
+    const pos = new BigInt64Array(B * L).fill(1n); // HF fills padded positions with 1
+    batch.forEach((e, b) => {
+      e.input.forEach((t, j) => {
+        ids[b * L + j] = BigInt(t);
+        mask[b * L + j] = 1n;
+        pos[b * L + j] = BigInt(j);
+      });
+    });
+    const out = await this.model.forward({
+      input_ids: new Tensor("int64", ids, [B, L]),
+      attention_mask: new Tensor("int64", mask, [B, L]),
+      position_ids: new Tensor("int64", pos, [B, L]),
+    });
+    const logits = out.logits as Tensor;
+    const V = logits.dims[2];
+    const data = logits.data as Float32Array;
+    return batch.map((e, b) => {
+      let logprob = 0, greedy = true;
+      const first = e.input.length - e.cont.length;
+      e.cont.forEach((tok, k) => {
+        const off = (b * L + first + k) * V;
+        let max = -Infinity, arg = 0;
+        for (let v = 0; v < V; v++) {
+          if (data[off + v] > max) {
+            max = data[off + v];
+            arg = v;
+          }
+        }
+        let z = 0;
+        for (let v = 0; v < V; v++) z += Math.exp(data[off + v] - max);
+        logprob += data[off + tok] - max - Math.log(z);
+        if (arg !== tok) greedy = false;
+      });
+      return { logprob, greedy, tokens: e.cont.length };
+    });
+  }
+
+  async generate(
+    requests: readonly GenerateRequest[],
+    opts: GenerateOptions = {},
+  ): Promise<string[]> {
+    for (const r of requests) {
+      if (r.images && r.images.length > 0) {
+        throw new UsageError(`model ${this.id} is text-only; task needs a vision-language model`);
+      }
+    }
+    const prompts = requests.map((r) => this.encode(this.promptText(r.prompt)));
+    const order = prompts.map((_, i) => i).sort((a, b) =>
+      prompts[b].length - prompts[a].length || a - b
+    );
+    const temperature = opts.temperature ?? 0;
+    if (temperature > 0) random.seed(opts.seed ?? 0); // transformers.js samples from this global stream
+    const results = new Array<string>(requests.length);
+    const batchSize = Math.max(1, opts.batchSize ?? DEFAULT_BATCH);
+    for (let start = 0; start < order.length; start += batchSize) {
+      const idx = order.slice(start, start + batchSize);
+      const texts = await this.generateBatch(
+        idx.map((i) => prompts[i]),
+        { requests: idx.map((i) => requests[i]), temperature, topP: opts.topP },
+      );
+      idx.forEach((i, k) => (results[i] = texts[k]));
+      opts.onProgress?.(Math.min(start + batchSize, order.length), order.length);
+    }
+    return results;
+  }
+
+  private promptText(prompt: string): string {
+    if (!this.opts.chat) return prompt;
+    if (!this.tokenizer.chat_template) {
+      throw new UsageError(`model ${this.id} has no chat template; run without --chat`);
+    }
+    return this.tokenizer.apply_chat_template([{ role: "user", content: prompt }], {
+      tokenize: false,
+      add_generation_prompt: true,
+    }) as string;
+  }
+
+  /** Left-pads one batch of prompts and runs transformers.js's cached generation loop. */
+  private async generateBatch(
+    prompts: readonly number[][],
+    opts: { requests: readonly GenerateRequest[]; temperature: number; topP?: number },
+  ): Promise<string[]> {
+    const budget = Math.max(...opts.requests.map((r) => r.maxTokens));
+    if (budget <= 0) return prompts.map(() => "");
+    const B = prompts.length;
+    // An empty prompt would give a zero-width batch: start it from the prefix token instead.
+    // lm-eval keeps the last (max_length - max_gen_toks) prompt tokens, leaving room for the budget.
+    const room = Math.max(1, this.maxLength - budget);
+    const rows = prompts.map((p) => (p.length > 0 ? p.slice(-room) : [this.prefixId]));
+    const L = Math.max(...rows.map((p) => p.length));
+    const ids = new BigInt64Array(B * L).fill(BigInt(this.padId));
+    const mask = new BigInt64Array(B * L);
+    rows.forEach((p, b) => {
+      p.forEach((t, j) => {
+        ids[b * L + (L - p.length) + j] = BigInt(t);
+        mask[b * L + (L - p.length) + j] = 1n;
+      });
+    });
+    const decode = (t: number[]) =>
+      t.length === 0 ? "" : this.tokenizer.decode(t, { skip_special_tokens: true });
+    const stopping = new StoppingCriteriaList();
+    stopping.push(new StopCriteria(L, opts.requests, { eos: this.eos, decode }));
+    const sample = opts.temperature > 0;
+    const out = await this.model.generate(
+      {
+        input_ids: new Tensor("int64", ids, [B, L]),
+        attention_mask: new Tensor("int64", mask, [B, L]),
+        max_new_tokens: budget,
+        do_sample: sample,
+        ...(sample ? { temperature: opts.temperature, top_p: opts.topP ?? 1 } : {}),
+        stopping_criteria: stopping,
+      } as Parameters<PreTrainedModel["generate"]>[0],
+    );
+    const seqs = (out as Tensor).tolist() as bigint[][];
+    return seqs.map((seq, b) => {
+      const req = opts.requests[b];
+      let gen = seq.slice(L).map(Number).slice(0, Math.max(0, req.maxTokens));
+      const eosAt = gen.findIndex((t) => this.eos.has(t));
+      if (eosAt >= 0) gen = gen.slice(0, eosAt);
+      return cutAtStop(decode(gen), req.until);
+    });
+  }
+
+  async dispose(): Promise<void> {
+    await this.model.dispose();
+  }
+}
+
+/** Cuts `text` at the earliest occurrence of any non-empty stop string. */
+export function cutAtStop(text: string, until: readonly string[]): string {
+  let cut = text.length;
+  for (const s of until) {
+    if (s === "") continue;
+    const at = text.indexOf(s);
+    if (at >= 0 && at < cut) cut = at;
+  }
+  return text.slice(0, cut);
+}

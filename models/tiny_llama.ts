@@ -1,0 +1,153 @@
+// A tiny random Llama as a complete Hugging Face model folder (config, generation config,
+// byte-level tokenizer, onnx/model.onnx): the offline fixture for the ONNX LM stack, and, with a
+// bigger config, the benchmark model. Same seed and config → byte-identical files.
+//
+// Usage: deno run --allow-write --allow-read models/tiny_llama.ts <dir> [seed]
+
+import { writeBytesAtomic, writeTextAtomic } from "../lib/atomic.ts";
+import { UsageError } from "../lib/errors.ts";
+import { hashString, rng } from "../lib/rng.ts";
+import {
+  type LlamaConfig,
+  llamaOnnx,
+  llamaWeightShapes,
+  resolveLlamaConfig,
+} from "./onnx/llama.ts";
+import {
+  type ByteLevelTokenizer,
+  byteLevelTokenizer,
+  writeTokenizerFiles,
+} from "./tokenizer_files.ts";
+
+/** The fixture's architecture: 2 layers, 4 query heads sharing 2 kv heads (GQA), ~125k weights. */
+export function tinyLlamaConfig(vocabSize: number): LlamaConfig {
+  return {
+    vocab_size: vocabSize,
+    hidden_size: 64,
+    intermediate_size: 128,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    head_dim: 16,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    max_position_embeddings: 2048,
+    tie_word_embeddings: false,
+  };
+}
+
+/** A random Llama: its config, weights in HF names, and tokenizer. */
+export interface RandomLlama {
+  readonly config: LlamaConfig;
+  readonly weights: Map<string, Float32Array>;
+  readonly tokenizer: ByteLevelTokenizer;
+}
+
+/**
+ * Draws weights from `seed` so that activations stay O(1) through the layers and logits have a
+ * spread of a few nats (peaked enough that argmax is never a near-tie between float32 and
+ * float64). Uniform draws, not Gaussian, so no transcendental functions touch the bits.
+ */
+export function randomLlamaWeights(config: LlamaConfig, seed: number): Map<string, Float32Array> {
+  const c = resolveLlamaConfig(config);
+  const weights = new Map<string, Float32Array>();
+  for (const [name, shape] of llamaWeightShapes(c)) {
+    const r = rng(seed, hashString(name));
+    const n = shape.reduce((a, b) => a * b, 1);
+    const w = new Float32Array(n);
+    if (shape.length === 1) {
+      // Norm gains near 1, as after training.
+      for (let i = 0; i < n; i++) w[i] = 1 + 0.2 * (r.next() - 0.5);
+    } else {
+      const fanIn = shape[1];
+      const std = name === "model.embed_tokens.weight"
+        ? 1
+        : name === "lm_head.weight"
+        ? 2.5 / Math.sqrt(fanIn)
+        : 1 / Math.sqrt(fanIn);
+      const halfWidth = std * Math.sqrt(3); // uniform(-a, a) has std a/√3
+      for (let i = 0; i < n; i++) w[i] = halfWidth * (2 * r.next() - 1);
+    }
+    weights.set(name, w);
+  }
+  return weights;
+}
+
+/** The tiny fixture model for `seed` (the default tokenizer, config from tinyLlamaConfig). */
+export function tinyLlama(opts: { seed: number }): RandomLlama {
+  const tokenizer = byteLevelTokenizer({ modelMaxLength: 2048 });
+  const config = tinyLlamaConfig(tokenizer.vocabSize);
+  return { config, weights: randomLlamaWeights(config, opts.seed), tokenizer };
+}
+
+/** Writes a random Llama as a model folder transformers.js loads; creates `dir`. */
+export async function writeLlamaFolder(dir: string, model: RandomLlama): Promise<void> {
+  const c = resolveLlamaConfig(model.config);
+  const tok = model.tokenizer;
+  await Deno.mkdir(`${dir}/onnx`, { recursive: true });
+  const config = {
+    architectures: ["LlamaForCausalLM"],
+    model_type: "llama",
+    vocab_size: c.vocab_size,
+    hidden_size: c.hidden_size,
+    intermediate_size: c.intermediate_size,
+    num_hidden_layers: c.num_hidden_layers,
+    num_attention_heads: c.num_attention_heads,
+    num_key_value_heads: c.num_key_value_heads,
+    head_dim: c.head_dim,
+    hidden_act: "silu",
+    max_position_embeddings: c.max_position_embeddings,
+    rms_norm_eps: c.rms_norm_eps,
+    rope_theta: c.rope_theta,
+    rope_scaling: null,
+    attention_bias: false,
+    mlp_bias: false,
+    tie_word_embeddings: c.tie_word_embeddings ?? false,
+    bos_token_id: tok.bosId,
+    eos_token_id: tok.eosId,
+    pad_token_id: tok.padId,
+    torch_dtype: "float32",
+    use_cache: true,
+  };
+  const generation = {
+    bos_token_id: tok.bosId,
+    eos_token_id: tok.eosId,
+    pad_token_id: tok.padId,
+  };
+  await writeTextAtomic(`${dir}/config.json`, JSON.stringify(config, null, 2) + "\n");
+  await writeTextAtomic(
+    `${dir}/generation_config.json`,
+    JSON.stringify(generation, null, 2) + "\n",
+  );
+  await writeTokenizerFiles(dir, tok);
+  await writeBytesAtomic(`${dir}/onnx/model.onnx`, llamaOnnx(model.weights, c));
+}
+
+/**
+ * Writes the tiny fixture folder for `seed` into `dir` and returns the model (for reference
+ * computations in tests).
+ */
+export async function writeTinyLlama(dir: string, opts: { seed: number }): Promise<RandomLlama> {
+  const model = tinyLlama(opts);
+  await writeLlamaFolder(dir, model);
+  return model;
+}
+
+if (import.meta.main) {
+  const [dir, seedArg] = Deno.args;
+  try {
+    if (!dir) throw new UsageError("usage: tiny_llama.ts <output dir> [seed]");
+    const seed = seedArg === undefined ? 0 : Number(seedArg);
+    if (!Number.isInteger(seed)) {
+      throw new UsageError(`tiny_llama.ts: seed must be an integer, got ${seedArg}`);
+    }
+    await writeTinyLlama(dir, { seed });
+    console.log(`wrote tiny Llama (seed ${seed}) to ${dir}`);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(e.message);
+      Deno.exit(e.exitCode);
+    }
+    throw e;
+  }
+}
