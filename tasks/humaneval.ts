@@ -90,10 +90,9 @@ export const humaneval = defineTextTask<HumanEvalDoc>({
         "humaneval runs model-written code: pass --allow-code-execution to run it in the sandbox (see docs/sandbox.md)",
       );
     }
-    const run = ctx.runPython;
-    const results = await Promise.all(
-      output.outputs.map((c) => run(humanEvalProgram(doc, c))),
-    );
+    // One sample at a time: the harness already runs --jobs items in parallel.
+    const results = [];
+    for (const c of output.outputs) results.push(await ctx.runPython(humanEvalProgram(doc, c)));
     const n = results.length, c = results.filter((r) => r.passed).length;
     const metrics: Record<string, number> = { "pass@1": passAtK(n, c, 1) };
     if (n >= 10) metrics["pass@10"] = passAtK(n, c, 10);
