@@ -300,3 +300,48 @@ Deno.test("eval and score: each bad input is one line naming the file and field,
     /absent\.parquet/,
   );
 });
+
+Deno.test("score: hostile HumanEval completions are contained, scored as failures, and the run completes", async () => {
+  const s = await fixtures();
+  const canary = join(s.dir, "canary.txt");
+  await Deno.writeTextFile(canary, "still here");
+  const hostile = [
+    `    open(${JSON.stringify(join(s.dir, "written-by-model.txt"))}, "w").write("x")\n`,
+    `    import os; os.remove(${JSON.stringify(canary)})\n`,
+    `    import shutil; shutil.rmtree(${JSON.stringify(s.data)})\n`,
+    `    import socket; socket.create_connection(("1.1.1.1", 80), timeout=2)\n`,
+    `    import os\n    while True:\n        os.fork()\n`,
+    `    while True:\n        pass\n`,
+    `    x = []\n    while True:\n        x.append(bytearray(10**8))\n`,
+    `    import os, signal; os.kill(os.getppid(), signal.SIGKILL); os.kill(-1, signal.SIGKILL)\n`,
+  ];
+  const preds = join(s.dir, "hostile.jsonl");
+  await Deno.writeTextFile(
+    preds,
+    ["HumanEval/0", "HumanEval/1", "HumanEval/2"].flatMap((id) =>
+      hostile.map((completion) => JSON.stringify({ task_id: id, completion }))
+    ).join("\n"),
+  );
+  const out = join(s.dir, "score-hostile");
+  const res = await run([
+    "score",
+    "--task",
+    "humaneval",
+    "--data",
+    join(s.data, "humaneval/openai_humaneval/test-00000-of-00001.parquet"),
+    "--predictions",
+    preds,
+    "--allow-code-execution",
+    "--jobs",
+    "4",
+    "--out",
+    out,
+  ]);
+  equal(res.code, 0, res.stderr);
+  equal(res.stdout.trim().split("\n").at(-1), "humaneval pass@1 = 0.000 (0/3 items scored 1)");
+  equal(await Deno.readTextFile(canary), "still here");
+  equal(await exists(join(s.dir, "written-by-model.txt")), false);
+  ok(await exists(join(s.data, "humaneval")), "the data folder survives");
+  const rows = await Deno.readTextFile(join(out, "results.csv"));
+  ok(rows.includes("humaneval,pass@1,0,0,3"), rows);
+});
