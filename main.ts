@@ -46,7 +46,8 @@ Outputs: leaderboard.csv, summary.csv, fit.csv, timings.csv, train_log.jsonl, ma
 
 Options for eval:
   --model M        a local model folder (config.json, tokenizer.json, tokenizer_config.json,
-                   onnx/model.onnx) or a Hugging Face hub id (org/name)
+                   onnx/model.onnx; a LLaVA also needs its processor files and ONNX sessions)
+                   or a Hugging Face hub id (org/name)
   --tasks LIST     text benchmarks, e.g. hellaswag,mmlu_pro (or all; see tasks)
   --limit N        score only the first N items of each task
   --device D       cpu (default), cuda or webgpu (ONNX Runtime execution providers)

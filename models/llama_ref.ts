@@ -54,11 +54,37 @@ export function llamaLogits(
   config: LlamaConfig,
   tokens: readonly number[],
 ): Float64Array[] {
+  return llamaLogitsFromEmbeds(weights, config, llamaEmbed(weights, config, tokens));
+}
+
+/** The rows of `model.embed_tokens.weight` for `tokens`, widened to float64. */
+export function llamaEmbed(
+  weights: LlamaWeights,
+  config: LlamaConfig,
+  tokens: readonly number[],
+): Float64Array[] {
+  const H = resolveLlamaConfig(config).hidden_size;
+  const embed = get(weights, "model.embed_tokens.weight");
+  return tokens.map((t) => Float64Array.from(embed.subarray(t * H, (t + 1) * H)));
+}
+
+/**
+ * Logits [embeds.length][vocab] for a sequence given as input embeddings (one hidden_size row per
+ * position, positions 0..n-1): how a vision-language model's decoder sees text and image tokens.
+ */
+export function llamaLogitsFromEmbeds(
+  weights: LlamaWeights,
+  config: LlamaConfig,
+  embeds: readonly Float64Array[],
+): Float64Array[] {
   const c = resolveLlamaConfig(config);
   const H = c.hidden_size, D = c.head_dim, NH = c.num_attention_heads;
-  const KV = c.num_key_value_heads, G = NH / KV, V = c.vocab_size, n = tokens.length;
+  const KV = c.num_key_value_heads, G = NH / KV, V = c.vocab_size, n = embeds.length;
   const embed = get(weights, "model.embed_tokens.weight");
-  let xs: Float64Array[] = tokens.map((t) => Float64Array.from(embed.subarray(t * H, (t + 1) * H)));
+  let xs: Float64Array[] = embeds.map((e) => {
+    if (e.length !== H) throw new Error(`llama_ref: embedding of width ${e.length}, want ${H}`);
+    return Float64Array.from(e);
+  });
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `model.layers.${l}`;
     const qs: Float64Array[] = [], ks: Float64Array[] = [], vs: Float64Array[] = [];

@@ -1,14 +1,20 @@
 // The ONNX language-model backend: any Hugging Face model folder (or hub id) with an ONNX
 // decoder that transformers.js runs on onnxruntime-node, scored with lm-evaluation-harness's
-// loglikelihood semantics and generating with transformers.js's KV-cache loop.
+// loglikelihood semantics and generating with transformers.js's KV-cache loop; LLaVA-layout
+// vision-language models also take images, prompted as MMMU's official LLaVA code does.
 
 import {
+  AutoConfig,
   AutoModelForCausalLM,
+  AutoModelForImageTextToText,
+  AutoProcessor,
   AutoTokenizer,
   env,
   type PreTrainedModel,
   type PreTrainedTokenizer,
+  type Processor,
   random,
+  RawImage,
   StoppingCriteria,
   StoppingCriteriaList,
   Tensor,
@@ -18,6 +24,7 @@ import type {
   BatchOptions,
   GenerateOptions,
   GenerateRequest,
+  ImageInput,
   LanguageModel,
   LoglikRequest,
   LoglikResult,
@@ -70,9 +77,36 @@ const DEFAULT_BATCH = 16;
 const DEFAULT_MAX_LENGTH = 2048;
 
 /**
+ * config.json model types loaded as vision-language models. LLaVA only: the prompt convention
+ * (one `<image>` token, then a newline, before the text) is LLaVA-1.5's, and transformers.js's
+ * LlavaProcessor is the one whose image-token expansion this backend relies on.
+ */
+const VISION_MODEL_TYPES: ReadonlySet<string> = new Set(["llava"]);
+
+/** The files a model folder needs, by kind; `suffix` is the dtype's file-name suffix. */
+function requiredFiles(kind: "text" | "vision", suffix: string): string[] {
+  const common = ["config.json", "tokenizer.json", "tokenizer_config.json"];
+  if (kind === "text") return [...common, `onnx/model${suffix}.onnx`];
+  return [
+    ...common,
+    "preprocessor_config.json",
+    "processor_config.json",
+    ...["embed_tokens", "vision_encoder", "decoder_model_merged"].map((n) =>
+      `onnx/${n}${suffix}.onnx`
+    ),
+  ];
+}
+
+/**
  * Loads a causal LM from a local model folder or a hub id and returns it as a LanguageModel.
  * A folder must hold config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx
  * (or the file `dtype` selects); these are checked first so a bad folder gets a one-line error.
+ *
+ * A config.json with model_type "llava" makes it a vision-language model (`vision` true): the
+ * folder then needs preprocessor_config.json, processor_config.json and the three sessions
+ * transformers.js's LlavaForConditionalGeneration runs, onnx/embed_tokens.onnx,
+ * onnx/vision_encoder.onnx and onnx/decoder_model_merged.onnx, and is loaded with AutoProcessor
+ * and AutoModelForImageTextToText.
  *
  * @example
  * const lm = await loadOnnxLm("runs/tiny", { device: "cpu" });
@@ -111,14 +145,21 @@ export async function loadOnnxLm(source: string, opts: OnnxLmOptions): Promise<L
     throw new UsageError(`model ${source}: no such folder, and not a hub id of the form org/name`);
   }
 
-  let tokenizer: PreTrainedTokenizer, model: PreTrainedModel;
+  let tokenizer: PreTrainedTokenizer, model: PreTrainedModel, processor: Processor | undefined;
   try {
-    tokenizer = await AutoTokenizer.from_pretrained(path, loadOpts);
-    model = await AutoModelForCausalLM.from_pretrained(path, {
-      ...loadOpts,
-      device: opts.device,
-      dtype,
-    });
+    const config = await AutoConfig.from_pretrained(path, loadOpts);
+    const modelOpts = { ...loadOpts, device: opts.device, dtype };
+    if (VISION_MODEL_TYPES.has(String(config.model_type))) {
+      processor = await AutoProcessor.from_pretrained(path, loadOpts);
+      if (!processor.tokenizer || !processor.image_processor) {
+        throw new Error("its processor lacks a tokenizer or an image processor");
+      }
+      tokenizer = processor.tokenizer;
+      model = await AutoModelForImageTextToText.from_pretrained(path, { ...modelOpts, config });
+    } else {
+      tokenizer = await AutoTokenizer.from_pretrained(path, loadOpts);
+      model = await AutoModelForCausalLM.from_pretrained(path, modelOpts);
+    }
   } catch (e) {
     const why = firstLine(e);
     if (stat) {
@@ -136,25 +177,37 @@ export async function loadOnnxLm(source: string, opts: OnnxLmOptions): Promise<L
     }
     throw new UsageError(`model ${source}: could not download or load it: ${why}`);
   }
-  return new OnnxLm(source, tokenizer, model, { chat: opts.chat ?? false });
+  return new OnnxLm(source, tokenizer, model, { chat: opts.chat ?? false, processor });
 }
 
-/** Throws a ValidationError naming `shown` and the first required file the folder lacks. */
+/**
+ * Throws a ValidationError naming `shown` and the first required file the folder lacks; which
+ * files are required depends on whether config.json describes a vision-language model.
+ */
 async function checkFolder(dir: string, shown: string, suffix: string): Promise<void> {
-  const required = [
-    "config.json",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    `onnx/model${suffix}.onnx`,
-  ];
+  const isFile = async (file: string) =>
+    (await Deno.stat(`${dir}/${file}`).catch(() => null))?.isFile ?? false;
+  let kind: "text" | "vision" = "text";
+  if (await isFile("config.json")) {
+    // An unreadable config is left for transformers.js to report; here it only picks the kind.
+    const config = await Deno.readTextFile(`${dir}/config.json`).then(JSON.parse).catch(() => null);
+    if (VISION_MODEL_TYPES.has(String(config?.model_type))) kind = "vision";
+  }
+  const required = requiredFiles(kind, suffix);
   for (const file of required) {
-    const st = await Deno.stat(`${dir}/${file}`).catch(() => null);
-    if (!st?.isFile) {
-      throw new ValidationError(
-        shown,
-        `missing ${file} (a model folder needs ${required.join(", ")})`,
-      );
+    if (!(await isFile(file))) {
+      const what = kind === "vision" ? "a vision-language model folder" : "a model folder";
+      throw new ValidationError(shown, `missing ${file} (${what} needs ${required.join(", ")})`);
     }
+  }
+}
+
+/** Decodes one request image (PNG, JPEG, ... bytes) as transformers.js's image processors take it. */
+async function decodeImage(image: ImageInput, where: string): Promise<RawImage> {
+  try {
+    return await RawImage.fromBlob(new Blob([image.bytes as Uint8Array<ArrayBuffer>]));
+  } catch (e) {
+    throw new UsageError(`${where}: the image bytes could not be decoded: ${firstLine(e)}`);
   }
 }
 
@@ -196,9 +249,11 @@ class StopCriteria extends StoppingCriteria {
   }
 }
 
-/** A transformers.js causal LM behind the LanguageModel interface. */
+/** A transformers.js causal LM (or LLaVA-layout VLM) behind the LanguageModel interface. */
 class OnnxLm implements LanguageModel {
-  readonly vision = false;
+  readonly vision: boolean;
+  /** The VLM's image placeholder (processor_config.json's image_token). */
+  private readonly imageToken: string;
   /** Token scored after an empty context (lm-eval's prefix_token_id: BOS, else EOS). */
   private readonly prefixId: number;
   private readonly padId: number;
@@ -215,13 +270,20 @@ class OnnxLm implements LanguageModel {
     readonly id: string,
     private readonly tokenizer: PreTrainedTokenizer,
     private readonly model: PreTrainedModel,
-    private readonly opts: { chat: boolean },
+    private readonly opts: { chat: boolean; processor?: Processor },
   ) {
+    this.vision = opts.processor !== undefined;
+    this.imageToken = String(opts.processor?.config?.image_token ?? "<image>");
+    // Generation pads on the left; the processor pads with the tokenizer's own setting.
+    if (this.vision) tokenizer.padding_side = "left";
+    // A VLM's config keeps the language model's fields under text_config.
     const config = model.config as unknown as Record<string, unknown>;
-    const bos = tokenizer.bos_token_id ?? (config.bos_token_id as number | undefined);
+    const text = (config.text_config ?? {}) as Record<string, unknown>;
+    const field = (k: string) => config[k] ?? text[k];
+    const bos = tokenizer.bos_token_id ?? (field("bos_token_id") as number | undefined);
     const eosIds = [
       tokenizer.eos_token_id,
-      config.eos_token_id,
+      field("eos_token_id"),
       model.generation_config?.eos_token_id,
     ]
       .flat()
@@ -233,7 +295,7 @@ class OnnxLm implements LanguageModel {
     }
     this.prefixId = prefix;
     this.padId = tokenizer.pad_token_id ?? eosIds[0] ?? 0;
-    const window = config.max_position_embeddings ?? config.n_positions ?? config.n_ctx;
+    const window = field("max_position_embeddings") ?? field("n_positions") ?? field("n_ctx");
     this.maxLength = typeof window === "number" ? window : DEFAULT_MAX_LENGTH;
     this.addSpecial = String(config.model_type ?? "").startsWith("gemma");
   }
@@ -337,16 +399,21 @@ class OnnxLm implements LanguageModel {
     });
   }
 
+  /**
+   * Greedy (or seeded sampling) generation per request. On a VLM, a request with images is
+   * prompted as MMMU's official LLaVA-1.5 code does (mmmu/utils/model_utils.py,
+   * call_llava_engine_df): one image token and a newline before the prompt, whose `<image N>`
+   * placeholders stay in the text as written, and only ONE image, the first the prompt refers to
+   * (run_llava.py always passes image_1; MMMU numbers images in order of first mention). Further
+   * images are not seen. With `chat`, that text is the user turn of the chat template. Prompts
+   * are not truncated on a VLM (a cut could split the image tokens).
+   */
   async generate(
     requests: readonly GenerateRequest[],
     opts: GenerateOptions = {},
   ): Promise<string[]> {
-    for (const r of requests) {
-      if (r.images && r.images.length > 0) {
-        throw new UsageError(`model ${this.id} is text-only; task needs a vision-language model`);
-      }
-    }
-    const prompts = requests.map((r) => this.encode(this.promptText(r.prompt)));
+    const texts = requests.map((r, i) => this.promptText(this.withImageToken(r, i)));
+    const prompts = texts.map((t) => this.encode(t));
     const order = prompts.map((_, i) => i).sort((a, b) =>
       prompts[b].length - prompts[a].length || a - b
     );
@@ -356,24 +423,42 @@ class OnnxLm implements LanguageModel {
     const batchSize = Math.max(1, opts.batchSize ?? DEFAULT_BATCH);
     for (let start = 0; start < order.length; start += batchSize) {
       const idx = order.slice(start, start + batchSize);
-      const texts = await this.generateBatch(
-        idx.map((i) => prompts[i]),
-        { requests: idx.map((i) => requests[i]), temperature, topP: opts.topP },
-      );
-      idx.forEach((i, k) => (results[i] = texts[k]));
+      const args = { requests: idx.map((i) => requests[i]), temperature, topP: opts.topP };
+      const out = this.vision
+        ? await this.generateVisionBatch(idx.map((i) => texts[i]), args)
+        : await this.generateBatch(idx.map((i) => prompts[i]), args);
+      idx.forEach((i, k) => (results[i] = out[k]));
       opts.onProgress?.(Math.min(start + batchSize, order.length), order.length);
     }
     return results;
   }
 
+  /** The request's prompt, preceded by the image token when it carries images (see generate). */
+  private withImageToken(r: GenerateRequest, index: number): string {
+    if (!r.images || r.images.length === 0) return r.prompt;
+    if (!this.vision) {
+      throw new UsageError(`model ${this.id} is text-only; task needs a vision-language model`);
+    }
+    if (r.prompt.includes(this.imageToken)) {
+      // The processor expands only the first image token per text; a second would be unmatched.
+      throw new UsageError(
+        `model ${this.id}: prompt ${index + 1} itself contains the image token ${this.imageToken}`,
+      );
+    }
+    return `${this.imageToken}\n${r.prompt}`;
+  }
+
   private promptText(prompt: string): string {
     if (!this.opts.chat) return prompt;
-    if (!this.tokenizer.chat_template) {
+    // A processor may carry its own template (chat_template.jinja); the tokenizer's otherwise.
+    const own = this.opts.processor?.chat_template ?? null;
+    if (!own && !this.tokenizer.chat_template) {
       throw new UsageError(`model ${this.id} has no chat template; run without --chat`);
     }
     return this.tokenizer.apply_chat_template([{ role: "user", content: prompt }], {
       tokenize: false,
       add_generation_prompt: true,
+      ...(own ? { chat_template: own } : {}),
     }) as string;
   }
 
@@ -398,6 +483,78 @@ class OnnxLm implements LanguageModel {
         mask[b * L + (L - p.length) + j] = 1n;
       });
     });
+    return await this.runGenerate({
+      inputs: {
+        input_ids: new Tensor("int64", ids, [B, L]),
+        attention_mask: new Tensor("int64", mask, [B, L]),
+      },
+      ...opts,
+      budget,
+    });
+  }
+
+  /**
+   * One VLM batch through the processor (each request's first image → pixel_values; the image
+   * token expanded to one per image feature; left padding) and the cached generation loop. The
+   * tokenizer's special tokens are added unless the chat template supplies them: LLaVA-1.5 starts
+   * from BOS, as MMMU's tokenizer_image_token does.
+   */
+  private async generateVisionBatch(
+    texts: readonly string[],
+    opts: { requests: readonly GenerateRequest[]; temperature: number; topP?: number },
+  ): Promise<string[]> {
+    const budget = Math.max(...opts.requests.map((r) => r.maxTokens));
+    if (budget <= 0) return texts.map(() => "");
+    const images: RawImage[] = [];
+    for (const r of opts.requests) {
+      if (r.images && r.images.length > 0) {
+        images.push(await decodeImage(r.images[0], `model ${this.id}`));
+      }
+    }
+    const kwargs = { padding: true, add_special_tokens: !this.opts.chat };
+    // Rows without images keep their text as is: the processor expands only image tokens.
+    const enc = images.length > 0
+      ? await this.opts.processor!(images, [...texts], kwargs)
+      : this.tokenizer([...texts], kwargs);
+    const padded = (enc.attention_mask as Tensor).tolist().flat().some((m) => m === 0n);
+    if (images.length > 0 && padded && texts.length > 1) {
+      // transformers.js 4.3.1's image-text-to-text forward rebuilds the attention mask as all
+      // ones over the cache on every step after the first (generic_text_to_text_forward in
+      // models/modeling_utils.js), so left padding would be attended and shift positions: a
+      // padded batch with images runs one row at a time instead.
+      const out: string[] = [];
+      for (let k = 0; k < texts.length; k++) {
+        out.push(
+          ...await this.generateVisionBatch([texts[k]], { ...opts, requests: [opts.requests[k]] }),
+        );
+      }
+      return out;
+    }
+    return await this.runGenerate({
+      inputs: {
+        input_ids: enc.input_ids as Tensor,
+        attention_mask: enc.attention_mask as Tensor,
+        ...(images.length > 0 ? { pixel_values: enc.pixel_values as Tensor } : {}),
+      },
+      ...opts,
+      budget,
+    });
+  }
+
+  /**
+   * transformers.js's generate on prepared (left-padded) inputs; each row's new tokens are cut
+   * at its own budget, EOS and stop strings, and decoded without special tokens.
+   */
+  private async runGenerate(
+    opts: {
+      inputs: Record<string, Tensor>;
+      requests: readonly GenerateRequest[];
+      budget: number;
+      temperature: number;
+      topP?: number;
+    },
+  ): Promise<string[]> {
+    const L = opts.inputs.input_ids.dims[1];
     const decode = (t: number[]) =>
       t.length === 0 ? "" : this.tokenizer.decode(t, { skip_special_tokens: true });
     const stopping = new StoppingCriteriaList();
@@ -405,9 +562,8 @@ class OnnxLm implements LanguageModel {
     const sample = opts.temperature > 0;
     const out = await this.model.generate(
       {
-        input_ids: new Tensor("int64", ids, [B, L]),
-        attention_mask: new Tensor("int64", mask, [B, L]),
-        max_new_tokens: budget,
+        ...opts.inputs,
+        max_new_tokens: opts.budget,
         do_sample: sample,
         ...(sample ? { temperature: opts.temperature, top_p: opts.topP ?? 1 } : {}),
         stopping_criteria: stopping,

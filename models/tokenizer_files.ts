@@ -81,10 +81,18 @@ export interface ByteLevelTokenizer {
 
 /**
  * Builds a byte-level BPE tokenizer: ids 0-3 special, 4-259 the bytes 0x00-0xff, then one id
- * per merge. The post-processor prepends `<s>` when special tokens are requested, as Llama's does.
+ * per merge, then one per `extraSpecialTokens` entry (e.g. a vision-language model's `<image>`),
+ * each an added special token that the text around it never merges into. The post-processor
+ * prepends `<s>` when special tokens are requested, as Llama's does. `chatTemplate` replaces the
+ * Llama-2-style CHAT_TEMPLATE.
  */
 export function byteLevelTokenizer(
-  opts: { merges?: readonly (readonly [string, string])[]; modelMaxLength?: number } = {},
+  opts: {
+    merges?: readonly (readonly [string, string])[];
+    modelMaxLength?: number;
+    extraSpecialTokens?: readonly string[];
+    chatTemplate?: string;
+  } = {},
 ): ByteLevelTokenizer {
   const merges = opts.merges ?? DEFAULT_MERGES;
   const specials = [SPECIAL_TOKENS.unk, SPECIAL_TOKENS.bos, SPECIAL_TOKENS.eos, SPECIAL_TOKENS.pad];
@@ -95,13 +103,19 @@ export function byteLevelTokenizer(
     if (!(a in vocab) || !(b in vocab)) throw new RangeError(`merge ${a} ${b}: part not in vocab`);
     if (!(a + b in vocab)) vocab[a + b] = Object.keys(vocab).length;
   }
+  const added: { id: number; content: string }[] = specials.map((content, id) => ({ id, content }));
+  for (const content of opts.extraSpecialTokens ?? []) {
+    if (content in vocab) throw new RangeError(`special token ${content} is already in the vocab`);
+    vocab[content] = Object.keys(vocab).length;
+    added.push({ id: vocab[content], content });
+  }
   const vocabSize = Object.keys(vocab).length;
   const bos = SPECIAL_TOKENS.bos;
   const tokenizer = {
     version: "1.0",
     truncation: null,
     padding: null,
-    added_tokens: specials.map((content, id) => ({
+    added_tokens: added.map(({ id, content }) => ({
       id,
       content,
       single_word: false,
@@ -149,7 +163,7 @@ export function byteLevelTokenizer(
     eos_token: SPECIAL_TOKENS.eos,
     unk_token: SPECIAL_TOKENS.unk,
     pad_token: SPECIAL_TOKENS.pad,
-    chat_template: CHAT_TEMPLATE,
+    chat_template: opts.chatTemplate ?? CHAT_TEMPLATE,
     clean_up_tokenization_spaces: false,
     model_max_length: opts.modelMaxLength ?? 2048,
     padding_side: "right",

@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { isTextTask, TASK_LIST, type TextTask } from "../tasks/mod.ts";
 import { writeTinyLlama } from "../models/tiny_llama.ts";
+import { writeTinyLlava } from "../models/tiny_llava.ts";
 import { type ColumnType, type FixtureFormat, writeFixture } from "./fixture_files.ts";
 
 function formatOf(path: string): { name: string; format: FixtureFormat } {
@@ -40,8 +41,9 @@ export async function writeAllTaskFixtures(dir: string): Promise<string[]> {
   return out;
 }
 
-// `deno task fixtures DIR`: DIR/data (every task's fixture) and DIR/model (the tiny Llama), to try
-// `eval` offline: deno task eval --model DIR/model --tasks hellaswag --data DIR/data --offline
+// `deno task fixtures DIR`: DIR/data (every task's fixture), DIR/model (the tiny Llama) and DIR/vlm
+// (the tiny LLaVA), to try `eval` offline: deno task eval --model DIR/model --tasks hellaswag
+// --data DIR/data --offline (or --model DIR/vlm --tasks mmmu)
 if (import.meta.main) {
   const dir = Deno.args[0];
   if (!dir) {
@@ -50,10 +52,11 @@ if (import.meta.main) {
   }
   const files = await writeAllTaskFixtures(join(dir, "data"));
   await writeTinyLlama(join(dir, "model"), { seed: 3 });
+  await writeTinyLlava(join(dir, "vlm"), { seed: 3 });
   console.log(
-    `wrote ${files.length} data files under ${join(dir, "data")} and a model in ${
+    `wrote ${files.length} data files under ${join(dir, "data")}, a model in ${
       join(dir, "model")
-    }`,
+    } and a vision-language model in ${join(dir, "vlm")}`,
   );
   Deno.exit(0);
 }

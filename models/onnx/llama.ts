@@ -1,6 +1,7 @@
 // Exports a Llama-layout decoder (RMSNorm, RoPE, grouped-query attention, SwiGLU) from weights in
 // Hugging Face names to an ONNX graph with the inputs and outputs of an optimum export, so
-// transformers.js runs it like any hub ONNX LLM (KV cache included). Standard ai.onnx ops only.
+// transformers.js runs it like any hub ONNX LLM (KV cache included), or, fed inputs_embeds, as the
+// language half of a vision-language model. Standard ai.onnx ops only.
 
 import { ValidationError } from "../../lib/errors.ts";
 import {
@@ -98,7 +99,11 @@ export function llamaWeightShapes(config: LlamaConfig): Map<string, number[]> {
 }
 
 /** Reads a weight by name from either map form, checking its length against `shape`. */
-function weightOf(weights: LlamaWeights, name: string, shape: readonly number[]): Float32Array {
+export function weightOf(
+  weights: LlamaWeights,
+  name: string,
+  shape: readonly number[],
+): Float32Array {
   const w = weights instanceof Map
     ? weights.get(name)
     : (weights as Record<string, Float32Array>)[name];
@@ -111,7 +116,7 @@ function weightOf(weights: LlamaWeights, name: string, shape: readonly number[])
 }
 
 /** [rows, cols] row-major → [cols, rows]: HF Linear [out, in] to the [in, out] MatMul wants. */
-function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
+export function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(w.length);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c];
@@ -120,7 +125,7 @@ function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
 }
 
 /** Collects nodes and initializers, naming intermediate values uniquely and deterministically. */
-class GraphBuilder {
+export class GraphBuilder {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
   private count = 0;
@@ -179,6 +184,7 @@ class GraphBuilder {
     return name;
   }
 
+  /** A named float32 initializer; returns its name. */
   weight(name: string, dims: readonly number[], data: Float32Array): string {
     this.initializers.push(floatTensor(name, dims, data));
     return name;
@@ -202,11 +208,21 @@ const MASK_MIN = -3.4028234663852886e38;
  * Initializers: norms and embed_tokens under their HF names; Linear weights transposed to
  * [in, out] under `<hf name>.T`.
  *
+ * With `inputsEmbeds`, the graph takes `inputs_embeds` float32 [batch_size, sequence_length,
+ * hidden] in place of `input_ids` (the `decoder_model_merged` of a transformers.js
+ * vision-language model, whose token embeddings come from embedTokensOnnx and image features are
+ * scattered in between); everything after the embedding lookup is the same graph.
+ *
  * @example
  * const bytes = llamaOnnx(weights, config);
  * await writeBytesAtomic(`${dir}/onnx/model.onnx`, bytes);
  */
-export function llamaOnnx(weights: LlamaWeights, config: LlamaConfig): Uint8Array {
+export function llamaOnnx(
+  weights: LlamaWeights,
+  config: LlamaConfig,
+  opts: { inputsEmbeds?: boolean } = {},
+): Uint8Array {
+  const embedsIn = opts.inputsEmbeds ?? false;
   const c = resolveLlamaConfig(config);
   const shapes = llamaWeightShapes(c);
   const H = c.hidden_size, D = c.head_dim, NH = c.num_attention_heads;
@@ -225,7 +241,10 @@ export function llamaOnnx(weights: LlamaWeights, config: LlamaConfig): Uint8Arra
   };
 
   // Shared pieces computed once per forward: sizes, RoPE tables, the additive attention mask.
-  const seqLen = g.op("Gather", [g.op("Shape", ["input_ids"]), g.ints([1], true)], {
+  const seqLen = g.op("Gather", [
+    g.op("Shape", [embedsIn ? "inputs_embeds" : "input_ids"]),
+    g.ints([1], true),
+  ], {
     attrs: [{ name: "axis", i: 0 }],
   });
   const totalLen = g.op("Gather", [g.op("Shape", ["attention_mask"]), g.ints([1], true)], {
@@ -288,9 +307,11 @@ export function llamaOnnx(weights: LlamaWeights, config: LlamaConfig): Uint8Arra
     }); // [B, heads, S, D]
 
   const scale = g.floats([1 / Math.sqrt(D)], true);
-  let x = g.op("Gather", [param("model.embed_tokens.weight"), "input_ids"], {
-    attrs: [{ name: "axis", i: 0 }],
-  });
+  let x = embedsIn
+    ? "inputs_embeds"
+    : g.op("Gather", [param("model.embed_tokens.weight"), "input_ids"], {
+      attrs: [{ name: "axis", i: 0 }],
+    });
   for (let i = 0; i < c.num_hidden_layers; i++) {
     const p = `model.layers.${i}`;
     const scope = `/model/layers.${i}`;
@@ -394,7 +415,13 @@ export function llamaOnnx(weights: LlamaWeights, config: LlamaConfig): Uint8Arra
 
   const kvShape = ["batch_size", KV, "past_sequence_length", D];
   const inputs: ValueInfoProto[] = [
-    { name: "input_ids", elemType: DataType.INT64, shape: ["batch_size", "sequence_length"] },
+    embedsIn
+      ? {
+        name: "inputs_embeds",
+        elemType: DataType.FLOAT,
+        shape: ["batch_size", "sequence_length", H],
+      }
+      : { name: "input_ids", elemType: DataType.INT64, shape: ["batch_size", "sequence_length"] },
     {
       name: "attention_mask",
       elemType: DataType.INT64,
@@ -425,6 +452,48 @@ export function llamaOnnx(weights: LlamaWeights, config: LlamaConfig): Uint8Arra
     opset: 17,
     producerName: "forgetbench",
     metadata: { architecture: "LlamaForCausalLM" },
+  });
+}
+
+/**
+ * The `embed_tokens` session of a transformers.js vision-language model: `input_ids` int64
+ * [batch_size, sequence_length] → `inputs_embeds` float32 [batch_size, sequence_length, hidden],
+ * a lookup in `model.embed_tokens.weight`.
+ *
+ * @example
+ * await writeBytesAtomic(`${dir}/onnx/embed_tokens.onnx`, embedTokensOnnx(weights, config));
+ */
+export function embedTokensOnnx(weights: LlamaWeights, config: LlamaConfig): Uint8Array {
+  const c = resolveLlamaConfig(config);
+  const shape = [c.vocab_size, c.hidden_size];
+  const g = new GraphBuilder();
+  const table = g.weight(
+    "model.embed_tokens.weight",
+    shape,
+    weightOf(weights, "model.embed_tokens.weight", shape),
+  );
+  g.op("Gather", [table, "input_ids"], {
+    attrs: [{ name: "axis", i: 0 }],
+    output: "inputs_embeds",
+    scope: "/model/embed_tokens",
+  });
+  return encodeModel({
+    graph: {
+      name: "embed_tokens",
+      nodes: g.nodes,
+      initializers: g.initializers,
+      inputs: [
+        { name: "input_ids", elemType: DataType.INT64, shape: ["batch_size", "sequence_length"] },
+      ],
+      outputs: [{
+        name: "inputs_embeds",
+        elemType: DataType.FLOAT,
+        shape: ["batch_size", "sequence_length", c.hidden_size],
+      }],
+    },
+    irVersion: 8,
+    opset: 17,
+    producerName: "forgetbench",
   });
 }
 

@@ -1,13 +1,15 @@
 // Tests for models/onnx/llama.ts on onnxruntime-node directly: logits match the float64
 // reference (with and without GQA, tied or separate lm_head), the KV cache reproduces a full
-// recomputation, left and right padding leave the real positions unchanged, and bad weights fail.
+// recomputation, left and right padding leave the real positions unchanged, and bad weights fail;
+// the inputs_embeds decoder and the embed_tokens graph compose to the token graph.
 
 import { deepEqual, ok, throws } from "node:assert/strict";
 import * as ort from "onnxruntime-node";
 import { ValidationError } from "../../lib/errors.ts";
-import { llamaLogits } from "../llama_ref.ts";
+import { llamaLogits, llamaLogitsFromEmbeds } from "../llama_ref.ts";
 import { randomLlamaWeights } from "../tiny_llama.ts";
-import { type LlamaConfig, llamaOnnx, resolveLlamaConfig } from "./llama.ts";
+import { rng } from "../../lib/rng.ts";
+import { embedTokensOnnx, type LlamaConfig, llamaOnnx, resolveLlamaConfig } from "./llama.ts";
 
 const BASE: LlamaConfig = {
   vocab_size: 50,
@@ -212,4 +214,62 @@ Deno.test("llamaOnnx: missing or mis-sized weights and bad head counts are Valid
   throws(() => llamaOnnx(short, BASE), /model\.norm\.weight has 3 values, want \[32\]/);
   throws(() => llamaOnnx(w, { ...BASE, num_key_value_heads: 3 }), ValidationError);
   throws(() => llamaOnnx(w, { ...BASE, head_dim: 7 }), ValidationError);
+});
+
+Deno.test("llamaOnnx inputsEmbeds: embed_tokens then the embeds decoder equals the token graph, and any embeddings match the reference", async () => {
+  const weights = randomLlamaWeights(BASE, 9);
+  const c = resolveLlamaConfig(BASE);
+  const tokens = await ort.InferenceSession.create(llamaOnnx(weights, BASE));
+  const embed = await ort.InferenceSession.create(embedTokensOnnx(weights, BASE));
+  const decoder = await ort.InferenceSession.create(
+    llamaOnnx(weights, BASE, { inputsEmbeds: true }),
+  );
+  try {
+    deepEqual(decoder.inputNames.slice(0, 3), ["inputs_embeds", "attention_mask", "position_ids"]);
+    deepEqual(embed.outputNames, ["inputs_embeds"]);
+    const n = seq.length;
+    const i64 = (xs: number[]) =>
+      new ort.Tensor("int64", BigInt64Array.from(xs.map(BigInt)), [1, n]);
+    const emptyPast = () => {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (let l = 0; l < c.num_hidden_layers; l++) {
+        for (const kind of ["key", "value"]) {
+          feeds[`past_key_values.${l}.${kind}`] = new ort.Tensor(
+            "float32",
+            new Float32Array(0),
+            [1, c.num_key_value_heads, 0, c.head_dim],
+          );
+        }
+      }
+      return feeds;
+    };
+    const rest = () => ({
+      attention_mask: i64(seq.map(() => 1)),
+      position_ids: i64(range(n)),
+      ...emptyPast(),
+    });
+    const { inputs_embeds } = await embed.run({ input_ids: i64(seq) });
+    deepEqual(inputs_embeds.dims, [1, n, c.hidden_size]);
+    const viaEmbeds = await decoder.run({ inputs_embeds, ...rest() });
+    const viaTokens = await tokens.run({ input_ids: i64(seq), ...rest() });
+    for (let t = 0; t < n; t++) ok(maxDiff(row(viaEmbeds, 0, t), row(viaTokens, 0, t)) < 1e-6);
+
+    // Embeddings no token has (as image features are) go through the same layers.
+    const r = rng(4);
+    const rows = seq.map(() =>
+      Float64Array.from({ length: c.hidden_size }, () => 2 * r.next() - 1)
+    );
+    const free = await decoder.run({
+      inputs_embeds: new ort.Tensor(
+        "float32",
+        Float32Array.from(rows.flatMap((x) => [...x])),
+        [1, n, c.hidden_size],
+      ),
+      ...rest(),
+    });
+    const ref = llamaLogitsFromEmbeds(weights, BASE, rows);
+    for (let t = 0; t < n; t++) ok(maxDiff(row(free, 0, t), ref[t]) < 1e-4, `position ${t}`);
+  } finally {
+    await Promise.all([tokens.release(), embed.release(), decoder.release()]);
+  }
 });
