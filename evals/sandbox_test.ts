@@ -116,8 +116,15 @@ function suite(backend: Backend | undefined): void {
   });
 
   Deno.test(`${label}runPython: writes outside fail or stay in its own tmpfs`, async () => {
-    const persistent = [`${REPO}/${TAG}`, `/root/${TAG}`, `/etc/${TAG}`, `/var/lib/${TAG}`];
+    const inRepo = `${REPO}/${TAG}`;
+    const persistent = [`/root/${TAG}`, `/etc/${TAG}`, `/var/lib/${TAG}`];
     const privateTmp = [`/tmp/${TAG}`, `/var/tmp/${TAG}`, `/dev/shm/${TAG}`];
+    // The checkout itself: read-only, or, for a checkout under /tmp (CI may clone there), hidden
+    // under the sandbox's own empty tmpfs. Either way the write fails and the host never sees it.
+    const repoWrite = await run(`open(${JSON.stringify(inRepo)}, "w").write("x")`, hostile);
+    equal(repoWrite.status, "failed", `${inRepo}: ${show(repoWrite)}`);
+    match(repoWrite.stderr, /Read-only file system|Permission denied|No such file or directory/);
+    equal(await exists(inRepo), false, `${inRepo} appeared on the host`);
     try {
       for (const path of persistent) {
         const result = await run(`open(${JSON.stringify(path)}, "w").write("x")`, hostile);
@@ -135,7 +142,9 @@ function suite(backend: Backend | undefined): void {
         equal(await exists(path), false, `${path} appeared on the host`);
       }
     } finally {
-      for (const path of [...persistent, ...privateTmp]) await Deno.remove(path).catch(() => {});
+      for (const path of [inRepo, ...persistent, ...privateTmp]) {
+        await Deno.remove(path).catch(() => {});
+      }
     }
   });
 

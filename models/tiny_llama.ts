@@ -2,10 +2,8 @@
 // byte-level tokenizer, onnx/model.onnx): the offline fixture for the ONNX LM stack, and, with a
 // bigger config, the benchmark model. Same seed and config → byte-identical files.
 //
-// Usage: deno run --allow-write --allow-read models/tiny_llama.ts <dir> [seed]
 
 import { writeBytesAtomic, writeTextAtomic } from "../lib/atomic.ts";
-import { UsageError } from "../lib/errors.ts";
 import { hashString, rng } from "../lib/rng.ts";
 import {
   type LlamaConfig,
@@ -131,23 +129,4 @@ export async function writeTinyLlama(dir: string, opts: { seed: number }): Promi
   const model = tinyLlama(opts);
   await writeLlamaFolder(dir, model);
   return model;
-}
-
-if (import.meta.main) {
-  const [dir, seedArg] = Deno.args;
-  try {
-    if (!dir) throw new UsageError("usage: tiny_llama.ts <output dir> [seed]");
-    const seed = seedArg === undefined ? 0 : Number(seedArg);
-    if (!Number.isInteger(seed)) {
-      throw new UsageError(`tiny_llama.ts: seed must be an integer, got ${seedArg}`);
-    }
-    await writeTinyLlama(dir, { seed });
-    console.log(`wrote tiny Llama (seed ${seed}) to ${dir}`);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(e.message);
-      Deno.exit(e.exitCode);
-    }
-    throw e;
-  }
 }

@@ -2,7 +2,6 @@
 // LlavaForConditionalGeneration loads: the offline fixture for vision-language evaluation (MMMU).
 // Same seed → byte-identical files.
 //
-// Usage: deno run --allow-write --allow-read models/tiny_llava.ts <dir> [seed]
 //
 // transformers.js 4.3.1 runs model_type "llava" as an image-text-to-text model with three
 // sessions, each onnx/<name>.onnx: `embed_tokens` (input_ids → inputs_embeds), `vision_encoder`
@@ -13,7 +12,6 @@
 // features over the `image_token_index` positions.
 
 import { writeBytesAtomic, writeTextAtomic } from "../lib/atomic.ts";
-import { UsageError } from "../lib/errors.ts";
 import { hashString, rng } from "../lib/rng.ts";
 import { embedTokensOnnx, type LlamaConfig, llamaOnnx, resolveLlamaConfig } from "./onnx/llama.ts";
 import {
@@ -213,23 +211,4 @@ export async function writeTinyLlava(dir: string, opts: { seed: number }): Promi
   const model = tinyLlava(opts);
   await writeLlavaFolder(dir, model);
   return model;
-}
-
-if (import.meta.main) {
-  const [dir, seedArg] = Deno.args;
-  try {
-    if (!dir) throw new UsageError("usage: tiny_llava.ts <output dir> [seed]");
-    const seed = seedArg === undefined ? 0 : Number(seedArg);
-    if (!Number.isInteger(seed)) {
-      throw new UsageError(`tiny_llava.ts: seed must be an integer, got ${seedArg}`);
-    }
-    await writeTinyLlava(dir, { seed });
-    console.log(`wrote tiny LLaVA (seed ${seed}) to ${dir}`);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(e.message);
-      Deno.exit(e.exitCode);
-    }
-    throw e;
-  }
 }

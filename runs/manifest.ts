@@ -37,30 +37,21 @@ export async function buildManifest(m: {
   files: Readonly<Record<string, string>>;
   started: Date;
 }) {
-  const commit = await git(["rev-parse", "HEAD"]);
-  const status = commit === null ? null : await git(["status", "--porcelain"]);
   const outputs: Record<string, string> = {};
   for (const [name, text] of Object.entries(m.files)) {
     outputs[name] = await sha256Hex(new TextEncoder().encode(text));
   }
+  const { forgetbench, ...made } = await provenance();
   return {
-    forgetbench: "0.1.0",
+    forgetbench,
     recipe: m.recipe,
     recipe_file: m.recipeFile,
     seeds: { data: m.recipe.dataSeed, base: m.recipe.base.seed, finetune: m.recipe.finetune.seeds },
     device: m.device,
     engine: m.engine,
-    runtime: {
-      deno: Deno.version.deno,
-      v8: Deno.version.v8,
-      typescript: Deno.version.typescript,
-      os: Deno.build.os,
-      arch: Deno.build.arch,
-    },
-    packages: await packageVersions(),
+    ...made,
     data_checksums: m.checksums,
     base_model: m.base,
-    git: { commit, dirty: status === null ? null : status.length > 0 },
     started: m.started.toISOString(),
     finished: new Date().toISOString(),
     outputs_sha256: outputs,

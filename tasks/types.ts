@@ -73,6 +73,21 @@ export interface TaskSpec<I extends Item = Item, Output = unknown> {
 
 const ID = /^[a-z][a-z0-9_]*$/;
 
+/** Checks what every task declares (id, version, kind); returns the error prefix `task 'id'`. */
+function checkIdentity(spec: { id: string; version: string; kind: TaskKind }): string {
+  if (typeof spec.id !== "string" || !ID.test(spec.id)) {
+    throw new ValidationError(`task '${String(spec.id)}'`, "id must match /^[a-z][a-z0-9_]*$/");
+  }
+  const where = `task '${spec.id}'`;
+  if (!/^\d+(\.\d+)*$/.test(spec.version)) {
+    throw new ValidationError(where, `version '${spec.version}' must look like 1 or 1.2`);
+  }
+  if (spec.kind !== "downstream" && spec.kind !== "general") {
+    throw new ValidationError(where, `kind must be 'downstream' or 'general', got '${spec.kind}'`);
+  }
+  return where;
+}
+
 /**
  * Declares a task: validates the declaration at load time so that a broken task module fails
  * loudly with its id and field, never silently.
@@ -81,16 +96,7 @@ const ID = /^[a-z][a-z0-9_]*$/;
  * export const myTask = defineTask({ id: "my_task", version: "1", kind: "downstream", ... });
  */
 export function defineTask<I extends Item, O>(spec: TaskSpec<I, O>): TaskSpec<I, O> {
-  const where = `task '${spec.id}'`;
-  if (typeof spec.id !== "string" || !ID.test(spec.id)) {
-    throw new ValidationError(`task '${String(spec.id)}'`, "id must match /^[a-z][a-z0-9_]*$/");
-  }
-  if (!/^\d+(\.\d+)*$/.test(spec.version)) {
-    throw new ValidationError(where, `version '${spec.version}' must look like 1 or 1.2`);
-  }
-  if (spec.kind !== "downstream" && spec.kind !== "general") {
-    throw new ValidationError(where, `kind must be 'downstream' or 'general', got '${spec.kind}'`);
-  }
+  const where = checkIdentity(spec);
   for (const f of spec.source.files) {
     if (!/^[0-9a-f]{64}$/.test(f.sha256)) {
       throw new ValidationError(where, `source file ${f.path} needs a 64-hex-digit sha256`);
@@ -235,13 +241,7 @@ export interface TextTaskSpec<D extends Item = Item> {
  * export const hellaswag = defineTextTask({ id: "hellaswag", version: "1", output: "loglikelihood", ... });
  */
 export function defineTextTask<D extends Item>(spec: TextTaskSpec<D>): TextTaskSpec<D> {
-  const where = `task '${spec.id}'`;
-  if (typeof spec.id !== "string" || !ID.test(spec.id)) {
-    throw new ValidationError(`task '${String(spec.id)}'`, "id must match /^[a-z][a-z0-9_]*$/");
-  }
-  if (!/^\d+(\.\d+)*$/.test(spec.version)) {
-    throw new ValidationError(where, `version '${spec.version}' must look like 1 or 1.2`);
-  }
+  const where = checkIdentity(spec);
   if (spec.output !== "loglikelihood" && spec.output !== "generation") {
     throw new ValidationError(where, `output must be 'loglikelihood' or 'generation'`);
   }
