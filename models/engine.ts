@@ -36,7 +36,8 @@ export async function startEngine(device: Device, opts?: { platform?: Platform }
       "--device webgpu: no WebGPU adapter found (no GPU driver; on Debian install mesa-vulkan-drivers for a software adapter, or use --device wasm)",
     );
   }
-  const available = await init();
+  // Only the requested backend: probing WebGPU where it is not wanted makes GPU drivers print noise.
+  const available = await init(device);
   if (!available.includes(device)) {
     throw new UsageError(
       `--device ${device}: jax-js could not start it (available: ${available.join(", ")})`,
