@@ -17,6 +17,7 @@ import { type BenchResult, runRecipe } from "./runs/runner.ts";
 import { getTextTask, TASK_LIST } from "./tasks/mod.ts";
 import { resolveTasks, runEval, runScore, type TextRunResult } from "./runs/text_run.ts";
 import type { OnnxDtype } from "./models/onnx_lm.ts";
+import { cacheRoot } from "./lib/hub.ts";
 import { TRAINERS } from "./trainers/mod.ts";
 
 const HELP = `forgetbench: which fine-tuning methods forget less, and does KL(π0‖π) predict it?
@@ -325,7 +326,9 @@ async function evalCommand(args: string[]): Promise<void> {
         device,
         dtype: v.dtype as OnnxDtype,
         offline: v.offline,
-        cacheDir: cacheDir === undefined ? undefined : `${cacheDir}/models`,
+        // Hub models beside hub datasets: <cache root>/models (transformers.js's own default is
+        // inside node_modules).
+        cacheDir: `${cacheDir ?? cacheRoot()}/models`,
         chat: v.chat,
       }),
   });
