@@ -60,6 +60,8 @@ export interface LanguageModel {
     opts?: BatchOptions,
   ): Promise<LoglikResult[]>;
   generate(requests: readonly GenerateRequest[], opts?: GenerateOptions): Promise<string[]>;
+  /** Tokens `text` encodes to, as the model's own prompts are encoded (prompt-length rules). */
+  countTokens?(text: string): number;
   /** Frees native sessions. */
   dispose(): Promise<void>;
 }

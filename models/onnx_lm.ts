@@ -300,6 +300,10 @@ class OnnxLm implements LanguageModel {
     this.addSpecial = String(config.model_type ?? "").startsWith("gemma");
   }
 
+  countTokens(text: string): number {
+    return this.encode(text).length;
+  }
+
   private encode(text: string): number[] {
     if (text === "") return [];
     return this.tokenizer.encode(text, { add_special_tokens: this.addSpecial });

@@ -4,7 +4,13 @@
 // a predictions file, so both commands share one scorer.
 
 import type { LanguageModel } from "../models/lm.ts";
-import type { ItemScore, ScoreContext, TextOutput, TextRequest } from "../tasks/types.ts";
+import type {
+  ItemScore,
+  RequestContext,
+  ScoreContext,
+  TextOutput,
+  TextRequest,
+} from "../tasks/types.ts";
 import type { TextTask } from "../tasks/mod.ts";
 import type { ScoredItem } from "../evals/results.ts";
 import type { Item } from "../tasks/types.ts";
@@ -26,8 +32,12 @@ export interface ModelRunOptions {
 }
 
 /** Each item's request, few-shot examples included. */
-export function buildRequests(task: TextTask, docs: TaskDocs): TextRequest[] {
-  return docs.test.map((doc) => task.request(doc, task.fewshot?.(doc, docs.pools) ?? []));
+export function buildRequests(
+  task: TextTask,
+  docs: TaskDocs,
+  ctx: RequestContext = {},
+): TextRequest[] {
+  return docs.test.map((doc) => task.request(doc, task.fewshot?.(doc, docs.pools) ?? [], ctx));
 }
 
 /** Runs every request of one task through the model, in as few batched calls as possible. */

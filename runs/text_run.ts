@@ -139,7 +139,9 @@ export async function runEval(opts: EvalOptions): Promise<TextRunResult> {
     }
     const rows: ResultRow[] = [], samples: string[] = [];
     for (const { task, docs } of loaded) {
-      const requests = buildRequests(task, docs).map((r) => capTokens(r, opts.maxNewTokens));
+      const countTokens = model.countTokens?.bind(model);
+      const requests = buildRequests(task, docs, { countTokens })
+        .map((r) => capTokens(r, opts.maxNewTokens));
       const t0 = performance.now();
       const outputs = await runModel(model, requests, {
         batchSize: opts.batchSize,

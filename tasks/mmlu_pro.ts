@@ -6,6 +6,7 @@ import { requireFields } from "../lib/records.ts";
 import { ValidationError } from "../lib/errors.ts";
 import {
   extractMmluProAnswer,
+  fitMmluProPrompt,
   MMLU_PRO_LETTERS,
   MMLU_PRO_MAX_NEW_TOKENS,
   MMLU_PRO_STOP,
@@ -100,14 +101,28 @@ export const mmluPro = defineTextTask<MmluProDoc>({
     };
   },
   fewshot: (doc, pools) => selectFewshot(pools.validation ?? [], { category: doc.category }),
-  // The official evaluate_from_local.py: greedy, stop at the next "Question:", 2048 new tokens.
-  // Its shrinking of the shot count for prompts over the context window is not reproduced.
-  request: (doc, shots) => ({
-    type: "generation",
-    prompt: mmluProPrompt(doc, shots as MmluProDoc[], { category: doc.category }),
-    until: MMLU_PRO_STOP,
-    maxTokens: MMLU_PRO_MAX_NEW_TOKENS,
-  }),
+  // The official evaluate_from_local.py: greedy, stop at the next "Question:", 2048 new tokens,
+  // and as many of the 5 shots as keep the prompt under 4096 − 2048 tokens of the model (all 5
+  // when no model is at hand, as when `score` rebuilds prompts for samples.jsonl).
+  request(doc, shots, ctx) {
+    const examples = shots as MmluProDoc[];
+    let prompt: string;
+    try {
+      prompt = ctx?.countTokens
+        ? fitMmluProPrompt(doc, examples, {
+          category: doc.category,
+          countTokens: ctx.countTokens,
+          k: examples.length,
+        }).prompt
+        : mmluProPrompt(doc, examples, { category: doc.category });
+    } catch (e) {
+      if (e instanceof RangeError) {
+        throw new ValidationError(`mmlu_pro item '${doc.id}'`, e.message);
+      }
+      throw e;
+    }
+    return { type: "generation", prompt, until: MMLU_PRO_STOP, maxTokens: MMLU_PRO_MAX_NEW_TOKENS };
+  },
   target: (doc) => doc.answer,
   score(doc, output) {
     if (output.type !== "generation") {

@@ -195,6 +195,12 @@ export interface TextFixture<D> {
   wrong(doc: D): TextOutput;
 }
 
+/** What a request may know of the model it is built for (nothing, when `score` rebuilds it). */
+export interface RequestContext {
+  /** The model's token count of a text, for benchmarks whose prompts must fit its context. */
+  readonly countTokens?: (text: string) => number;
+}
+
 /** Where a record was read: `where` names file and row or line for errors; `index` is its row. */
 export interface RecordAt {
   readonly where: string;
@@ -226,7 +232,7 @@ export interface TextTaskSpec<D extends Item = Item> {
   /** Few-shot examples for `doc`, drawn from the non-test splits (none where absent). */
   fewshot?(doc: D, pools: Readonly<Record<string, readonly D[]>>): readonly D[];
   /** The model request for `doc`, with its few-shot examples. */
-  request(doc: D, shots: readonly D[]): TextRequest;
+  request(doc: D, shots: readonly D[], ctx?: RequestContext): TextRequest;
   /** The reference answer, as samples.jsonl shows it. */
   target(doc: D): string;
   /** Scores one output as the benchmark's reference code does. */
