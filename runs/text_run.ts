@@ -153,6 +153,11 @@ export async function runEval(opts: EvalOptions): Promise<TextRunResult> {
       const items = await scoreAll(task, { docs: docs.test, requests, outputs }, {
         ctx,
         jobs: opts.jobs,
+        onProgress: task.executesCode
+          ? (done, total) => {
+            if (done % 20 === 0 || done === total) opts.say(`${task.id}: scored ${done}/${total}`);
+          }
+          : undefined,
       });
       const taskRows = aggregate(task.id, task.metrics, items).filter((r) => r.n > 0);
       opts.say(
