@@ -1,0 +1,690 @@
+// A decoder-only transformer in the Llama layout (RMSNorm, RoPE in HF's rotate_half convention,
+// grouped-query causal attention, SwiGLU MLP, optional tied head, optional Qwen2 q/k/v biases) on
+// @jax-js/jax, for training tiny LMs in-process. Parameters are keyed by Hugging Face tensor names.
+
+import { jit, nn, numpy as np, tree } from "@jax-js/jax";
+import { UsageError, ValidationError } from "../lib/errors.ts";
+import { hashString, rng, sampleIndex } from "../lib/rng.ts";
+import { type LlamaConfig, llamaWeightShapes, resolveLlamaConfig } from "./onnx/llama.ts";
+
+/**
+ * A Llama or Qwen2 architecture: the HF config fields of {@link LlamaConfig} plus which family
+ * it is and whether q/k/v projections carry biases (always for qwen2; `attention_bias` for llama).
+ */
+export interface LlamaModelConfig extends LlamaConfig {
+  readonly model_type?: "llama" | "qwen2";
+  readonly attention_bias?: boolean;
+}
+
+/** Parameters by Hugging Face tensor name; Linear weights are [out, in] as in HF checkpoints. */
+export type LlamaParams = { [name: string]: np.Array };
+
+/**
+ * Token ids [B, T] (int32), optionally a padding mask [B, T] (1 = real token, 0 = pad; padded
+ * keys are never attended) and position ids [B, T] (int32; default 0..T−1 in every row, which is
+ * right for right padding; left padding needs positions counted from each row's first real token).
+ */
+export type TokenBatch = { tokens: np.Array; attnMask?: np.Array; positions?: np.Array };
+
+/** Options naming the architecture, shared by the pure functions below. */
+export interface ConfigOption {
+  readonly config: LlamaModelConfig;
+}
+
+/** Whether q/k/v projections have biases (Qwen2, or Llama with attention_bias). */
+export function hasAttentionBias(config: LlamaModelConfig): boolean {
+  return config.model_type === "qwen2" || config.attention_bias === true;
+}
+
+/** Every parameter's HF name → shape (the ONNX exporter's list plus q/k/v biases when present). */
+export function llamaParamShapes(config: LlamaModelConfig): Map<string, number[]> {
+  const c = resolveLlamaConfig(config);
+  const shapes = llamaWeightShapes(c);
+  if (hasAttentionBias(config)) {
+    const q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
+    for (let i = 0; i < c.num_hidden_layers; i++) {
+      const p = `model.layers.${i}.self_attn`;
+      shapes.set(`${p}.q_proj.bias`, [q]);
+      shapes.set(`${p}.k_proj.bias`, [kv]);
+      shapes.set(`${p}.v_proj.bias`, [kv]);
+    }
+  }
+  return shapes;
+}
+
+/**
+ * Deterministic initialisation as HF's LlamaPreTrainedModel does it: N(0, std²) for embeddings
+ * and Linear weights (std = initializer_range, 0.02 by default), norm gains 1, biases 0. Drawn in
+ * JavaScript from `seed` (one stream per tensor name), so every device gets the same weights.
+ *
+ * @example
+ * const params = initLlama(config, { seed: 0 });
+ */
+export function initLlama(
+  config: LlamaModelConfig,
+  opts: { seed: number; std?: number; dtype?: np.DType },
+): LlamaParams {
+  const std = opts.std ?? 0.02;
+  const params: LlamaParams = {};
+  for (const [name, shape] of llamaParamShapes(config)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = new Float64Array(n);
+    if (shape.length === 1) data.fill(name.endsWith(".bias") ? 0 : 1);
+    else {
+      const r = rng(opts.seed, hashString(name));
+      for (let i = 0; i < n; i += 2) {
+        // Box–Muller: two normals per pair of uniforms (1 − u keeps the log finite).
+        const rad = Math.sqrt(-2 * Math.log(1 - r.next())), th = 2 * Math.PI * r.next();
+        data[i] = std * rad * Math.cos(th);
+        if (i + 1 < n) data[i + 1] = std * rad * Math.sin(th);
+      }
+    }
+    params[name] = arrayOf(data, { shape, dtype: opts.dtype ?? np.float32 });
+  }
+  return params;
+}
+
+/** Parameters from named float32 tensors (as read from safetensors), checked against the config. */
+export function paramsFromWeights(
+  weights: ReadonlyMap<string, Float32Array | Float64Array>,
+  opts: ConfigOption & { dtype?: np.DType },
+): LlamaParams {
+  const params: LlamaParams = {};
+  for (const [name, shape] of llamaParamShapes(opts.config)) {
+    const w = weights.get(name);
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (!w || w.length !== n) {
+      tree.dispose(params);
+      throw new ValidationError(
+        "llama weights",
+        `${name} ${w ? `has ${w.length} values, want [${shape}]` : "is missing"}`,
+      );
+    }
+    params[name] = arrayOf(w, { shape, dtype: opts.dtype ?? np.float32 });
+  }
+  return params;
+}
+
+/** Copies the parameters out as float32 tensors by HF name (does not consume `params`). */
+export async function weightsOf(params: LlamaParams): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  for (const name of Object.keys(params).sort()) {
+    const d = await params[name].ref.data();
+    out.set(name, d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>));
+  }
+  return out;
+}
+
+/** Number of parameters (tied embeddings counted once). */
+export function countParams(config: LlamaModelConfig): number {
+  let n = 0;
+  for (const s of llamaParamShapes(config).values()) n += s.reduce((a, b) => a * b, 1);
+  return n;
+}
+
+function arrayOf(data: ArrayLike<number>, o: { shape: number[]; dtype: np.DType }): np.Array {
+  const { shape, dtype } = o;
+  const typed = dtype === np.float64 ? Float64Array.from(data) : Float32Array.from(data);
+  return np.array(typed as Float32Array<ArrayBuffer>, { dtype }).reshape(shape);
+}
+
+// ---- the forward pass (pure functions: they consume their Array arguments) ----
+
+/** cos/sin of the RoPE angles pos·θ^(−2k/D), k < D/2, duplicated to width D (HF's layout). */
+const ropeCache = new Map<string, { cos: Float64Array; sin: Float64Array }>();
+
+/** RoPE tables [n, D] computed in float64 on the host: wasm's sin/cos err by ~2e-5 at pos ~300. */
+function ropeTables(o: { n: number; d: number; theta: number }) {
+  const { n, d, theta } = o;
+  const key = `${n}:${d}:${theta}`;
+  let t = ropeCache.get(key);
+  if (!t) {
+    const cos = new Float64Array(n * d), sin = new Float64Array(n * d);
+    for (let p = 0; p < n; p++) {
+      for (let k = 0; k < d / 2; k++) {
+        const a = p / Math.pow(theta, (2 * k) / d);
+        cos[p * d + k] = cos[p * d + k + d / 2] = Math.cos(a);
+        sin[p * d + k] = sin[p * d + k + d / 2] = Math.sin(a);
+      }
+    }
+    t = { cos, sin };
+    ropeCache.set(key, t);
+  }
+  return t;
+}
+
+/** One-hot rows [..., n] of int32 ids [...], in `dtype`. Consumes `ids`. */
+export function oneHot(ids: np.Array, o: { n: number; dtype: np.DType }): np.Array {
+  return ids.reshape([...ids.shape, 1]).equal(np.arange(o.n, undefined, 1, { dtype: np.int32 }))
+    .astype(o.dtype);
+}
+
+/**
+ * cos and sin [Bc, T, 1, D] for positions [B, T] (one-hot rows of an n-row table: exact, works
+ * under jit on every device), or for 0..T−1 when `positions` is absent (Bc = 1).
+ */
+function ropeFor(
+  positions: np.Array | undefined,
+  dims: { n: number; t: number; d: number; theta: number; dtype: np.DType },
+): [np.Array, np.Array] {
+  const { n, t, d, dtype } = dims;
+  const tab = ropeTables({ n, d, theta: dims.theta });
+  const cos = arrayOf(tab.cos, { shape: [n, d], dtype });
+  const sin = arrayOf(tab.sin, { shape: [n, d], dtype });
+  if (!positions) {
+    return [cos.slice([0, t]).reshape([1, t, 1, d]), sin.slice([0, t]).reshape([1, t, 1, d])];
+  }
+  const b = positions.shape[0];
+  const oh = oneHot(positions.reshape([b * t]), { n, dtype });
+  return [
+    np.matmul(oh.ref, cos).reshape([b, t, 1, d]),
+    np.matmul(oh, sin).reshape([b, t, 1, d]),
+  ];
+}
+
+/** x·cos + rotate_half(x)·sin on [B, T, heads, D], rotate_half(x) = [−x2, x1]. */
+function rope(x: np.Array, t: { cos: np.Array; sin: np.Array }): np.Array {
+  const d = x.shape[3], half = d / 2;
+  const x1 = x.ref.slice([], [], [], [0, half]), x2 = x.ref.slice([], [], [], [half, d]);
+  return x.mul(t.cos).add(np.concatenate([x2.neg(), x1], -1).mul(t.sin));
+}
+
+/** x / sqrt(mean(x²) + eps) · w over the last axis. */
+function rmsNorm(x: np.Array, n: { w: np.Array; eps: number }): np.Array {
+  const ms = x.ref.mul(x.ref).mean(-1, { keepdims: true });
+  return x.div(np.sqrt(ms.add(n.eps))).mul(n.w);
+}
+
+/** x [n, in] @ W[out, in]ᵀ: HF's layout needs no transposed copy (measured as fast as [in, out]). */
+function linear(x: np.Array, w: np.Array): np.Array {
+  return np.matmul(x, w.transpose());
+}
+
+/** What the layers need besides the weights; `cache` switches on one-token decoding. */
+interface LayerInputs {
+  config: LlamaModelConfig;
+  b: number;
+  t: number;
+  /** Key positions attended over: T without a cache, the cache length with one. */
+  s: number;
+  cos: np.Array;
+  sin: np.Array;
+  /** Which keys each query may see: bool, broadcastable to [B, KV, G, T, S]. */
+  allowed: np.Array;
+  /** Decoding: per-layer K/V caches [B, KV, S, D] and where to write this step, [B, 1, S, 1]. */
+  cache?: { k: np.Array[]; v: np.Array[]; write: np.Array };
+}
+
+/**
+ * The decoder stack up to the final norm: hidden states [B·T, H], and each layer's keys and
+ * values [B, KV, S, D] after RoPE (the updated caches when decoding). Consumes `x` and the
+ * arrays in `io`; borrows `params`.
+ */
+function decoder(
+  params: LlamaParams,
+  x: np.Array,
+  io: LayerInputs,
+): { h: np.Array; k: np.Array[]; v: np.Array[] } {
+  const c = resolveLlamaConfig(io.config), eps = c.rms_norm_eps;
+  const D = c.head_dim, NH = c.num_attention_heads, KV = c.num_key_value_heads, G = NH / KV;
+  const { b: B, t: T, s: S } = io;
+  const w = (name: string) => params[name].ref;
+  const rt = () => ({ cos: io.cos.ref, sin: io.sin.ref });
+  const ks: np.Array[] = [], vs: np.Array[] = [];
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const p = `model.layers.${l}`;
+    const xn = rmsNorm(x.ref, { w: w(`${p}.input_layernorm.weight`), eps });
+    const proj = (n: string, heads: number) => {
+      const y = linear(xn.ref, w(`${p}.self_attn.${n}.weight`));
+      const b = params[`${p}.self_attn.${n}.bias`]; // Qwen2
+      return (b ? y.add(b.ref) : y).reshape([B, T, heads, D]);
+    };
+    const q = rope(proj("q_proj", NH), rt());
+    let k = rope(proj("k_proj", KV), rt()).transpose([0, 2, 1, 3]);
+    let v = proj("v_proj", KV).transpose([0, 2, 1, 3]); // [B, KV, T, D]
+    xn.dispose();
+    if (io.cache) {
+      // Write this step's key/value into each row's slot; the caches keep a fixed shape.
+      k = np.where(io.cache.write.ref, k, io.cache.k[l]);
+      v = np.where(io.cache.write.ref, v, io.cache.v[l]);
+    }
+    ks.push(k.ref);
+    vs.push(v.ref);
+    // Query head h uses kv head ⌊h/G⌋: split NH into (KV, G) and broadcast K/V over G.
+    const qh = q.transpose([0, 2, 1, 3]).reshape([B, KV, G, T, D]).mul(1 / Math.sqrt(D));
+    const scores = np.matmul(qh, k.transpose([0, 1, 3, 2]).reshape([B, KV, 1, D, S]));
+    const probs = nn.softmax(np.where(io.allowed.ref, scores, -1e9), -1);
+    const att5 = np.matmul(probs, v.reshape([B, KV, 1, S, D])); // [B, KV, G, T, D]
+    // Heads back to [B·T, NH·D]: this transposed view read straight by the o_proj matmul makes
+    // jax-js 0.1.25 index it like a gather (no SIMD; 0.4 GFLOP/s, 150 ms per layer in a forward
+    // pass), so copy it to a contiguous buffer first; −(−x) is an exact copy jax-js does not
+    // simplify away.
+    const att = np.negative(np.negative(
+      att5.reshape([B, NH, T, D]).transpose([0, 2, 1, 3]).reshape([B * T, NH * D]),
+    ));
+    x = x.add(linear(att, w(`${p}.self_attn.o_proj.weight`)));
+    const hn = rmsNorm(x.ref, { w: w(`${p}.post_attention_layernorm.weight`), eps });
+    const gate = linear(hn.ref, w(`${p}.mlp.gate_proj.weight`));
+    const up = linear(hn, w(`${p}.mlp.up_proj.weight`));
+    const act = gate.ref.mul(nn.sigmoid(gate)).mul(up); // SiLU(gate) · up
+    x = x.add(linear(act, w(`${p}.mlp.down_proj.weight`)));
+  }
+  io.cos.dispose();
+  io.sin.dispose();
+  io.allowed.dispose();
+  io.cache?.write.dispose();
+  return { h: rmsNorm(x, { w: w("model.norm.weight"), eps }), k: ks, v: vs };
+}
+
+/**
+ * Token embeddings [n, H] of ids [n]: one-hot × table (jax-js cannot jit the gradient of take).
+ * The pad + slice is a no-op forward; backward it turns into a pad of the embedding's gradient,
+ * which jax-js 0.1.25 must materialise. Without it the table's gradient (onehotᵀ · dx) fuses the
+ * whole RMSNorm backward into its reduction loop and runs ~50× slower than a matmul (0.9 s of a
+ * 1.4 s step at 1M parameters, 32 × 64 tokens).
+ */
+function embed(params: LlamaParams, ids: np.Array): np.Array {
+  const table = params["model.embed_tokens.weight"];
+  const oh = oneHot(ids, { n: table.shape[0], dtype: table.dtype });
+  const n = oh.shape[0];
+  return np.pad(np.matmul(oh, table.ref), [[0, 1], [0, 0]]).slice([0, n]);
+}
+
+/** Logits [n, V] of final hidden states [n, H] (the embedding table when tied). */
+function head(params: LlamaParams, h: np.Array): np.Array {
+  return linear(h, (params["lm_head.weight"] ?? params["model.embed_tokens.weight"]).ref);
+}
+
+function dtypeOf(params: LlamaParams): np.DType {
+  return params["model.embed_tokens.weight"].dtype;
+}
+
+/** Runs the stack on a batch; returns final hidden states [B·T, H]. Consumes the batch. */
+function hiddenStates(params: LlamaParams, batch: TokenBatch, opts: ConfigOption): np.Array {
+  const config = opts.config, c = resolveLlamaConfig(config);
+  const [B, T] = batch.tokens.shape;
+  if (T > c.max_position_embeddings) {
+    throw new UsageError(
+      `llama: ${T} tokens exceed max_position_embeddings ${c.max_position_embeddings}`,
+    );
+  }
+  const dtype = dtypeOf(params);
+  const [cos, sin] = ropeFor(batch.positions, {
+    n: T,
+    t: T,
+    d: c.head_dim,
+    theta: c.rope_theta,
+    dtype,
+  });
+  let allowed = np.tri(T, T, 0, { dtype: np.bool }).reshape([1, 1, 1, T, T]);
+  if (batch.attnMask) {
+    allowed = np.logicalAnd(allowed, batch.attnMask.reshape([B, 1, 1, 1, T]).greater(0));
+  }
+  const x = embed(params, batch.tokens.reshape([B * T]));
+  const out = decoder(params, x, { config, b: B, t: T, s: T, cos, sin, allowed });
+  for (const a of [...out.k, ...out.v]) a.dispose();
+  return out.h;
+}
+
+/**
+ * Logits [B, T, V]: position t scores the token after tokens[:, ≤t]. Consumes `params` and
+ * `batch` (pass `tree.ref(params)` to keep them).
+ */
+export function llamaForward(params: LlamaParams, batch: TokenBatch, opts: ConfigOption): np.Array {
+  const [B, T] = batch.tokens.shape;
+  const logits = head(params, hiddenStates(params, batch, opts));
+  tree.dispose(params);
+  return logits.reshape([B, T, opts.config.vocab_size]);
+}
+
+/**
+ * Next-token log-probabilities [B, T, V] aligned with the tokens: row t is log π(· | tokens[<t])
+ * (the distribution token t was drawn from), computed from logits / temperature; row 0 is 0.
+ * Consumes `params` and `batch`.
+ */
+export function nextTokenLogProbs(
+  params: LlamaParams,
+  batch: TokenBatch,
+  opts: ConfigOption & { temperature?: number },
+): np.Array {
+  const logits = llamaForward(params, batch, opts);
+  const [B, T, V] = logits.shape;
+  const scaled = opts.temperature && opts.temperature !== 1
+    ? logits.mul(1 / opts.temperature)
+    : logits;
+  const lp = nn.logSoftmax(scaled.slice([], [0, T - 1]), -1);
+  return np.concatenate([np.zeros([B, 1, V], { dtype: lp.dtype }), lp], 1);
+}
+
+/**
+ * Per-token log-probabilities [B, T]: entry t = log π(tokens[t] | tokens[<t]) for t ≥ 1, 0 at
+ * t = 0, multiplied by `targetsMask` [B, T] when given. Consumes its Array arguments.
+ */
+export function tokenLogProbs(
+  params: LlamaParams,
+  batch: TokenBatch,
+  opts: ConfigOption & { targetsMask?: np.Array; temperature?: number },
+): np.Array {
+  const tokens = batch.tokens.ref;
+  const lp = nextTokenLogProbs(params, batch, opts);
+  const picked = lp.mul(oneHot(tokens, { n: opts.config.vocab_size, dtype: lp.dtype })).sum(-1);
+  return opts.targetsMask ? picked.mul(opts.targetsMask) : picked;
+}
+
+/**
+ * Exact per-token KL(P‖Q) [B, T] between two models on the same tokens: entry t =
+ * Σ_v P(v | tokens[<t]) (log P − log Q)(v | tokens[<t]) for t ≥ 1, 0 at t = 0, times
+ * `targetsMask` when given. Summed over a completion's positions this is METRICS.md's sequence
+ * KL(π0‖π) for one sample y ∼ π0 (pass π0 as P). Consumes its Array arguments.
+ */
+export function exactKlPerToken(
+  pair: readonly [LlamaParams, LlamaParams],
+  batch: TokenBatch,
+  opts: ConfigOption & { targetsMask?: np.Array },
+): np.Array {
+  const lpP = nextTokenLogProbs(pair[0], tree.ref(batch), opts);
+  const lpQ = nextTokenLogProbs(pair[1], batch, opts);
+  const kl = np.exp(lpP.ref).mul(lpP.sub(lpQ)).sum(-1);
+  return opts.targetsMask ? kl.mul(opts.targetsMask) : kl;
+}
+
+// ---- host-side helpers: padding, scoring, sampling ----
+
+/** Rounds up to a multiple of `m`, so that varying lengths share a few compiled programs. */
+function bucket(n: number, m: number): number {
+  return Math.ceil(n / m) * m;
+}
+
+/**
+ * Right-pads token lists into a TokenBatch of `length` columns (default: the longest, rounded up
+ * to a multiple of 8) with `padId` (default 0) and the matching padding mask; `rows` (default:
+ * one per list) adds all-padding rows so that a last, short chunk keeps the compiled shape.
+ */
+export function padBatch(
+  seqs: readonly (readonly number[])[],
+  opts: { length?: number; padId?: number; rows?: number } = {},
+): TokenBatch {
+  const T = opts.length ?? bucket(Math.max(1, ...seqs.map((s) => s.length)), 8);
+  const B = opts.rows ?? seqs.length;
+  const tokens = new Int32Array(B * T).fill(opts.padId ?? 0), mask = new Float32Array(B * T);
+  seqs.forEach((s, i) => {
+    if (s.length > T) throw new UsageError(`padBatch: sequence ${i} has ${s.length} > ${T} tokens`);
+    tokens.set(s, i * T);
+    mask.fill(1, i * T, i * T + s.length);
+  });
+  return {
+    tokens: np.array(tokens, { dtype: np.int32 }).reshape([B, T]),
+    attnMask: np.array(mask).reshape([B, T]),
+  };
+}
+
+/** jit-compiled programs per architecture and kind, made on first use and kept. */
+const programs = new Map<string, unknown>();
+
+// deno-lint-ignore no-explicit-any -- jit's own constraint on the functions it compiles
+function program<F extends (...args: any[]) => any>(key: string, make: () => F): F {
+  if (!programs.has(key)) programs.set(key, jit(make()));
+  return programs.get(key) as F;
+}
+
+function configKey(config: LlamaModelConfig): string {
+  return JSON.stringify(Object.entries(resolveLlamaConfig(config)).sort());
+}
+
+/**
+ * log π(seq[t] | seq[<t]) for every sequence and t ≥ 1 (entry 0 is 0), in fixed-size padded
+ * batches of `batchSize` (default 16). `temperature` scales the logits as sampling did. Borrows
+ * `params`.
+ */
+export async function scoreTokens(
+  params: LlamaParams,
+  seqs: readonly (readonly number[])[],
+  opts: ConfigOption & { temperature?: number; batchSize?: number },
+): Promise<number[][]> {
+  const t = opts.temperature ?? 1;
+  const f = program(
+    `score:${configKey(opts.config)}:${t}`,
+    () => (p: LlamaParams, b: TokenBatch) =>
+      tokenLogProbs(p, b, { config: opts.config, temperature: t }),
+  );
+  return await inBatches(seqs, opts.batchSize ?? 16, async (b) => await f(tree.ref(params), b));
+}
+
+/**
+ * Exact per-token KL(P‖Q) along each sequence, aligned as {@link scoreTokens} (entry t is the
+ * KL of the distributions token t was drawn from). Borrows both parameter sets.
+ */
+export async function scoreKl(
+  pair: readonly [LlamaParams, LlamaParams],
+  seqs: readonly (readonly number[])[],
+  opts: ConfigOption & { batchSize?: number },
+): Promise<number[][]> {
+  const f = program(
+    `kl:${configKey(opts.config)}`,
+    () => (p: LlamaParams, q: LlamaParams, b: TokenBatch) =>
+      exactKlPerToken([p, q], b, { config: opts.config }),
+  );
+  return await inBatches(
+    seqs,
+    opts.batchSize ?? 16,
+    async (b) => await f(tree.ref(pair[0]), tree.ref(pair[1]), b),
+  );
+}
+
+/** Runs `fn` on padded chunks of `size` rows and unpacks its [size, T] result per sequence. */
+async function inBatches(
+  seqs: readonly (readonly number[])[],
+  size: number,
+  fn: (b: TokenBatch) => Promise<np.Array>,
+): Promise<number[][]> {
+  const T = bucket(Math.max(1, ...seqs.map((s) => s.length)), 8), out: number[][] = [];
+  for (let s = 0; s < seqs.length; s += size) {
+    const chunk = seqs.slice(s, s + size);
+    const d = await (await fn(padBatch(chunk, { length: T, rows: size }))).data();
+    chunk.forEach((q, i) => out.push(Array.from(d.subarray(i * T, i * T + q.length))));
+  }
+  return out;
+}
+
+/** Options of {@link sample}. */
+export interface SampleOptions extends ConfigOption {
+  /** Most new tokens per prompt. */
+  readonly maxTokens: number;
+  /** Softmax temperature; 0 (default) = greedy (first maximum on ties). */
+  readonly temperature?: number;
+  /** Nucleus sampling: keep the most probable tokens up to this cumulative mass (default 1). */
+  readonly topP?: number;
+  /** Seed of the draws (default 0); row i draws from its own stream, whatever the other rows do. */
+  readonly seed?: number;
+  /** A row stops after emitting this token (which is kept in its completion). */
+  readonly stopToken?: number;
+}
+
+/** Completions from {@link sample}. */
+export interface Samples {
+  /** New token ids per prompt (ending with stopToken when it was produced). */
+  readonly tokens: number[][];
+  /**
+   * log π(token | prefix) per new token, under the temperature-scaled policy
+   * log_softmax(logits / T) (T = 1 when greedy), before top-p truncation: the π_old of a
+   * clipped policy-gradient ratio. Equal to the sampling distribution when topP = 1.
+   */
+  readonly logProbs: number[][];
+  /** Whether each row stopped at stopToken (else it ran out of maxTokens). */
+  readonly stopped: boolean[];
+}
+
+/**
+ * Samples completions with a KV cache: one prefill over the right-padded prompts writes every
+ * layer's keys and values into fixed-size caches [B, KV, S, D], then each step embeds one token
+ * per row, writes its key/value at that row's position and attends over the cache (later slots
+ * masked). Both programs are jitted; S and the prompt width are rounded up to multiples of 16 so
+ * that calls of similar sizes reuse them. Deterministic for a seed. Borrows `params`.
+ *
+ * @example
+ * const out = await sample(params, [[1, 5, 6]], { config, maxTokens: 8, temperature: 1, seed: 0 });
+ */
+export async function sample(
+  params: LlamaParams,
+  prompts: readonly (readonly number[])[],
+  opts: SampleOptions,
+): Promise<Samples> {
+  const c = resolveLlamaConfig(opts.config);
+  const V = c.vocab_size, B = prompts.length, temp = opts.temperature ?? 0;
+  const topP = opts.topP ?? 1;
+  if (B === 0) return { tokens: [], logProbs: [], stopped: [] };
+  if (!(opts.maxTokens >= 1) || !(temp >= 0) || !(topP > 0 && topP <= 1)) {
+    throw new UsageError(
+      `sample: need maxTokens ≥ 1, temperature ≥ 0, 0 < topP ≤ 1 (got ${opts.maxTokens}, ${temp}, ${topP})`,
+    );
+  }
+  prompts.forEach((p, i) => {
+    if (p.length === 0) throw new UsageError(`sample: prompt ${i} is empty`);
+    if (p.some((t) => !Number.isInteger(t) || t < 0 || t >= V)) {
+      throw new UsageError(`sample: prompt ${i} has a token id outside [0, ${V})`);
+    }
+  });
+  const lens = prompts.map((p) => p.length);
+  const P = bucket(Math.max(...lens), 16);
+  const S = bucket(Math.max(...lens) + opts.maxTokens, 16);
+  if (Math.max(...lens) + opts.maxTokens > c.max_position_embeddings) {
+    throw new UsageError(
+      `sample: prompt + maxTokens = ${
+        Math.max(...lens) + opts.maxTokens
+      } exceeds max_position_embeddings ${c.max_position_embeddings}`,
+    );
+  }
+  const key = configKey(opts.config);
+  const prefill = program(`prefill:${key}:${S}`, () => prefillProgram(opts.config, S));
+  const step = program(`decode:${key}:${S}`, () => decodeProgram(opts.config, S));
+
+  const last = new Float32Array(B * P);
+  lens.forEach((n, i) => (last[i * P + n - 1] = 1));
+  const padded = padBatch(prompts, { length: P });
+  padded.attnMask?.dispose();
+  let { logits, k, v } = prefill(tree.ref(params), padded.tokens, np.array(last).reshape([B, P]));
+  const tokens: number[][] = prompts.map(() => []), logProbs: number[][] = prompts.map(() => []);
+  const done = prompts.map(() => false), stopped = prompts.map(() => false);
+  const rngs = prompts.map((_, i) => rng(opts.seed ?? 0, i));
+  for (let s = 0; s < opts.maxTokens; s++) {
+    const z = (await logits.data()) as Float32Array;
+    const next = new Int32Array(B);
+    for (let i = 0; i < B; i++) {
+      if (done[i]) {
+        next[i] = prompts[i][0]; // any id: the row's output is no longer read
+        continue;
+      }
+      const [tok, lp] = drawToken(z.subarray(i * V, (i + 1) * V), { temp, topP, r: rngs[i] });
+      tokens[i].push(tok);
+      logProbs[i].push(lp);
+      next[i] = tok;
+      if (tok === opts.stopToken) done[i] = stopped[i] = true;
+      else if (tokens[i].length === opts.maxTokens) done[i] = true;
+    }
+    if (done.every(Boolean)) {
+      tree.dispose([k, v]);
+      break;
+    }
+    const pos = Int32Array.from(lens, (n, i) => n + tokens[i].length - 1);
+    ({ logits, k, v } = step(
+      tree.ref(params),
+      { k, v },
+      np.array(next, { dtype: np.int32 }),
+      np.array(pos, { dtype: np.int32 }),
+    ));
+  }
+  return { tokens, logProbs, stopped };
+}
+
+/** Draws one token from float32 logits on the host (float64 arithmetic); returns [id, log π]. */
+function drawToken(
+  z: Float32Array,
+  o: { temp: number; topP: number; r: ReturnType<typeof rng> },
+): [number, number] {
+  const t = o.temp > 0 ? o.temp : 1;
+  let max = -Infinity, best = 0;
+  for (let j = 0; j < z.length; j++) if (z[j] > max) [max, best] = [z[j], j];
+  let sum = 0;
+  for (let j = 0; j < z.length; j++) sum += Math.exp((z[j] - max) / t);
+  const lse = Math.log(sum);
+  const lp = (j: number) => (z[j] - max) / t - lse;
+  if (o.temp === 0) return [best, lp(best)];
+  const probs = Float64Array.from(z, (_, j) => Math.exp(lp(j)));
+  if (o.topP < 1) {
+    // Keep the smallest most-probable set whose mass reaches topP (ties by id), zero the rest.
+    const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
+    let mass = 0, kept = 0;
+    while (kept < order.length && mass < o.topP) mass += probs[order[kept++]];
+    for (const j of order.slice(kept)) probs[j] = 0;
+  }
+  const tok = sampleIndex(probs, o.r);
+  return [tok, lp(tok)];
+}
+
+type Cache = { k: np.Array[]; v: np.Array[] };
+
+/** Prompt pass: logits [B, V] at each row's last prompt token, caches padded to S slots. */
+function prefillProgram(config: LlamaModelConfig, S: number) {
+  return (p: LlamaParams, tokens: np.Array, last: np.Array): Cache & { logits: np.Array } => {
+    const c = resolveLlamaConfig(config);
+    const [B, T] = tokens.shape;
+    const [cos, sin] = ropeFor(undefined, {
+      n: T,
+      t: T,
+      d: c.head_dim,
+      theta: c.rope_theta,
+      dtype: dtypeOf(p),
+    });
+    // Right padding: real queries only see earlier (real) keys, so causality is the whole mask.
+    const allowed = np.tri(T, T, 0, { dtype: np.bool }).reshape([1, 1, 1, T, T]);
+    const x = embed(p, tokens.reshape([B * T]));
+    const out = decoder(p, x, { config, b: B, t: T, s: T, cos, sin, allowed });
+    const h = out.h.reshape([B, T, -1]).mul(last.reshape([B, T, 1])).sum(1);
+    const logits = head(p, h);
+    const pad = (a: np.Array) =>
+      np.concatenate([
+        a,
+        np.zeros([B, c.num_key_value_heads, S - T, c.head_dim], { dtype: a.dtype }),
+      ], 2);
+    tree.dispose(p);
+    return { logits, k: out.k.map(pad), v: out.v.map(pad) };
+  };
+}
+
+/** One decoding step: token [B] at position pos [B] → logits [B, V] and the updated caches. */
+function decodeProgram(config: LlamaModelConfig, S: number) {
+  return (
+    p: LlamaParams,
+    cache: Cache,
+    token: np.Array,
+    pos: np.Array,
+  ): Cache & { logits: np.Array } => {
+    const c = resolveLlamaConfig(config);
+    const B = token.shape[0];
+    const [cos, sin] = ropeFor(pos.ref.reshape([B, 1]), {
+      n: S,
+      t: 1,
+      d: c.head_dim,
+      theta: c.rope_theta,
+      dtype: dtypeOf(p),
+    });
+    const slots = np.arange(S, undefined, 1, { dtype: np.int32 }).reshape([1, S]);
+    const at = pos.reshape([B, 1]);
+    const write = slots.ref.equal(at.ref).reshape([B, 1, S, 1]);
+    const allowed = slots.lessEqual(at).reshape([B, 1, 1, 1, S]);
+    const x = embed(p, token);
+    const out = decoder(p, x, {
+      config,
+      b: B,
+      t: 1,
+      s: S,
+      cos,
+      sin,
+      allowed,
+      cache: { k: cache.k, v: cache.v, write },
+    });
+    const logits = head(p, out.h);
+    tree.dispose(p);
+    return { logits, k: out.k, v: out.v };
+  };
+}

@@ -1,0 +1,388 @@
+// Training for models/llama.ts: the teacher-forced SFT loss (+ β·KL(π0‖π)), the clipped
+// policy-gradient loss of GRPO / Dr. GRPO (+ β·k3 to a reference), host-side batch builders, and
+// AdamW with one jitted program per loss: value, gradient, optional clipping and the update.
+
+import { jit, type JsTree, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
+import { UsageError } from "../lib/errors.ts";
+import {
+  type ConfigOption,
+  type LlamaParams,
+  nextTokenLogProbs,
+  oneHot,
+  padBatch,
+  type TokenBatch,
+  tokenLogProbs,
+} from "./llama.ts";
+
+/** Scalar diagnostics a loss reports next to its value. */
+export type Metrics = { [name: string]: np.Array };
+
+/**
+ * Teacher-forced batch: tokens (prompt + target), `targetsMask` [B, T] = 1 on the tokens to
+ * predict, and for SFT+KL the base model's `refLogProbs` [B, T, V] (from {@link referenceLogProbs})
+ * with the weight `beta` (scalar; 1 when absent).
+ */
+export type SftBatch = TokenBatch & {
+  targetsMask: np.Array;
+  refLogProbs?: np.Array;
+  beta?: np.Array;
+};
+
+/**
+ * SFT loss, METRICS.md "SFT+KL": mean over target tokens of −log π(y_t | y_<t), plus
+ * β · mean over the same tokens of the exact KL(π0(·|y_<t) ‖ π(·|y_<t)) when `refLogProbs` is
+ * given. Returns the loss and metrics {ce, kl}. Consumes `params` and `batch`.
+ */
+export function sftLoss(
+  params: LlamaParams,
+  batch: SftBatch,
+  opts: ConfigOption,
+): [np.Array, Metrics] {
+  const { targetsMask, refLogProbs, beta, ...tb } = batch;
+  const tokens = tb.tokens.ref;
+  const lp = nextTokenLogProbs(params, tb, opts);
+  const inv = np.reciprocal(targetsMask.ref.sum());
+  const nll = lp.ref.mul(oneHot(tokens, { n: opts.config.vocab_size, dtype: lp.dtype })).sum(-1)
+    .neg();
+  const ce = nll.mul(targetsMask.ref).sum().mul(inv.ref);
+  if (!refLogProbs) {
+    lp.dispose();
+    targetsMask.dispose();
+    inv.dispose();
+    beta?.dispose();
+    return [ce.ref, { ce, kl: np.zerosLike(ce.ref) }];
+  }
+  const kl = np.exp(refLogProbs.ref).mul(refLogProbs.sub(lp)).sum(-1)
+    .mul(targetsMask).sum().mul(inv);
+  const loss = ce.ref.add(beta ? kl.ref.mul(beta) : kl.ref);
+  return [loss, { ce, kl }];
+}
+
+/**
+ * Clipped policy-gradient batch over N sampled sequences (prompt + completion): `weights` [N, T]
+ * per-token loss weights (0 outside completions; the normalisation is folded in, see
+ * {@link grpoWeights}), `lpOld` [N, T] the sampling policy's log-probabilities of the tokens,
+ * `adv` [N] one advantage per sequence, `clipLo`/`clipHi` = 1 ∓ ε, and optionally the reference
+ * policy's `lpRef` [N, T] with the k3 weight `beta` (scalar; 1 when absent).
+ */
+export type GrpoBatch = TokenBatch & {
+  weights: np.Array;
+  lpOld: np.Array;
+  adv: np.Array;
+  clipLo: np.Array;
+  clipHi: np.Array;
+  lpRef?: np.Array;
+  beta?: np.Array;
+};
+
+/**
+ * GRPO loss, METRICS.md "Trainers": Σ_(i,t) w_it [ −min(ρ A_i, clip(ρ, 1−ε, 1+ε) A_i) + β k3 ],
+ * ρ = π(o_t|·)/π_old(o_t|·), k3 = π_ref/π − log(π_ref/π) − 1. Log-probabilities are of
+ * logits / `temperature` (default 1), matching how the samples were drawn. Metrics (means over
+ * tokens with w > 0): kl (k3), clipFrac (ρ outside the clip range), ratio. Consumes its arguments.
+ */
+export function grpoLoss(
+  params: LlamaParams,
+  batch: GrpoBatch,
+  opts: ConfigOption & { temperature?: number },
+): [np.Array, Metrics] {
+  const { weights, lpOld, adv, clipLo, clipHi, lpRef, beta, ...tb } = batch;
+  const lp = tokenLogProbs(params, tb, opts);
+  const n = adv.shape[0];
+  const on = weights.ref.greater(0);
+  const count = np.reciprocal(on.ref.astype(lp.dtype).sum());
+  // Off-completion entries are set to 0 before exp, so no stray value can overflow to inf·0.
+  const logRatio = np.where(on.ref, lp.ref.sub(lpOld), 0);
+  const ratio = np.exp(logRatio);
+  const a = adv.reshape([n, 1]);
+  const clipped = np.clip(ratio.ref, clipLo.ref, clipHi.ref);
+  const obj = np.minimum(ratio.ref.mul(a.ref), clipped.mul(a));
+  const outside = np.logicalOr(ratio.ref.less(clipLo), ratio.ref.greater(clipHi));
+  const mean = (x: np.Array) => x.mul(on.ref.astype(lp.dtype)).sum().mul(count.ref);
+  let per = obj.neg();
+  let kl: np.Array;
+  if (lpRef) {
+    const d = np.where(on.ref, lpRef.sub(lp), 0); // log(π_ref / π)
+    const k3 = np.exp(d.ref).sub(d).sub(1);
+    per = per.add(beta ? k3.ref.mul(beta) : k3.ref);
+    kl = mean(k3);
+  } else {
+    lp.dispose();
+    beta?.dispose();
+    kl = np.zeros([], { dtype: ratio.dtype });
+  }
+  const loss = per.mul(weights).sum();
+  const metrics = { kl, clipFrac: mean(outside.astype(ratio.dtype)), ratio: mean(ratio) };
+  on.dispose();
+  count.dispose();
+  return [loss, metrics];
+}
+
+/** How a GRPO loss averages over tokens. */
+export type Normalization = "sequence-mean" | "token-mean" | "constant";
+
+/**
+ * Per-token weights [N·T] for {@link grpoLoss} from a completion mask [N·T] (row-major):
+ * `sequence-mean` (GRPO, METRICS.md): 1/(N·|o_i|), the mean over each sample's tokens then over
+ * samples; `token-mean` (DAPO): 1/Σ|o_i|; `constant` (Dr. GRPO): 1/(N·constant), e.g. constant =
+ * the generation budget, so no sample's tokens weigh more for being short. Rows without tokens
+ * (filtered instances) get 0 and still count in N.
+ */
+export function grpoWeights(
+  mask: Float32Array,
+  opts: { rows: number; normalization: Normalization; constant?: number },
+): Float32Array {
+  const N = opts.rows, T = mask.length / N, w = new Float32Array(mask.length);
+  let total = 0;
+  for (const m of mask) total += m;
+  if (opts.normalization === "constant" && !(opts.constant! > 0)) {
+    throw new UsageError("grpoWeights: normalization 'constant' needs constant > 0");
+  }
+  for (let i = 0; i < N; i++) {
+    let len = 0;
+    for (let t = 0; t < T; t++) len += mask[i * T + t];
+    const scale = opts.normalization === "sequence-mean"
+      ? 1 / (N * Math.max(len, 1))
+      : opts.normalization === "token-mean"
+      ? 1 / Math.max(total, 1)
+      : 1 / (N * opts.constant!);
+    for (let t = 0; t < T; t++) w[i * T + t] = mask[i * T + t] * scale;
+  }
+  return w;
+}
+
+/** A prompt and its target or sampled continuation, as token ids. */
+export interface Example {
+  readonly prompt: readonly number[];
+  readonly completion: readonly number[];
+}
+
+function floats(a: Float32Array, shape: number[]): np.Array {
+  return np.array(a as Float32Array<ArrayBuffer>).reshape(shape);
+}
+
+/** Shared padding of prompt + completion rows; returns the batch and the completion mask. */
+function packExamples(
+  examples: readonly Example[],
+  opts: { length?: number; padId?: number },
+): { tb: TokenBatch; mask: Float32Array; T: number } {
+  const seqs = examples.map((e) => [...e.prompt, ...e.completion]);
+  const tb = padBatch(seqs, opts);
+  const T = tb.tokens.shape[1], mask = new Float32Array(examples.length * T);
+  examples.forEach((e, i) => {
+    if (e.prompt.length === 0) throw new UsageError(`example ${i}: empty prompt`);
+    mask.fill(1, i * T + e.prompt.length, i * T + e.prompt.length + e.completion.length);
+  });
+  return { tb, mask, T };
+}
+
+/**
+ * An SFT batch: each row is prompt + completion, right-padded to `length` (default: longest,
+ * rounded up to 8), with the completion tokens as targets. Add `refLogProbs` and `beta` for
+ * SFT+KL.
+ */
+export function sftBatch(
+  examples: readonly Example[],
+  opts: { length?: number; padId?: number } = {},
+): SftBatch {
+  const { tb, mask, T } = packExamples(examples, opts);
+  if (!mask.some((m) => m > 0)) throw new UsageError("sftBatch: no completion tokens to train on");
+  return { ...tb, targetsMask: floats(mask, [examples.length, T]) };
+}
+
+/** A sampled sequence with what GRPO needs to weigh it. */
+export interface Rollout extends Example {
+  /** log π_old of each completion token (Samples.logProbs). */
+  readonly logProbs: readonly number[];
+  /** The sequence's advantage A_i. */
+  readonly advantage: number;
+  /** log π_ref of each completion token, for the k3 penalty. */
+  readonly refLogProbs?: readonly number[];
+}
+
+/**
+ * A GRPO batch from rollouts (all with or all without refLogProbs): ε = `clip`, k3 weight `beta`
+ * (default 0), token weights by `normalization` (see {@link grpoWeights}).
+ */
+export function grpoBatch(
+  rollouts: readonly Rollout[],
+  opts: {
+    clip: number;
+    beta?: number;
+    normalization: Normalization;
+    constant?: number;
+    length?: number;
+    padId?: number;
+  },
+): GrpoBatch {
+  const { tb, mask, T } = packExamples(rollouts, opts);
+  const N = rollouts.length;
+  const withRef = rollouts.every((r) => r.refLogProbs);
+  if (!withRef && rollouts.some((r) => r.refLogProbs)) {
+    throw new UsageError("grpoBatch: either every rollout has refLogProbs or none has");
+  }
+  const lpOld = new Float32Array(N * T), lpRef = new Float32Array(N * T);
+  rollouts.forEach((r, i) => {
+    const at = i * T + r.prompt.length;
+    if (r.logProbs.length !== r.completion.length) {
+      throw new UsageError(
+        `grpoBatch: rollout ${i} has ${r.logProbs.length} logProbs for ${r.completion.length} tokens`,
+      );
+    }
+    lpOld.set(r.logProbs, at);
+    if (r.refLogProbs) lpRef.set(r.refLogProbs, at);
+  });
+  const m = (a: Float32Array) => floats(a, [N, T]);
+  return {
+    ...tb,
+    weights: m(grpoWeights(mask, { rows: N, ...opts })),
+    lpOld: m(lpOld),
+    adv: floats(Float32Array.from(rollouts, (r) => r.advantage), [N]),
+    clipLo: np.array(1 - opts.clip),
+    clipHi: np.array(1 + opts.clip),
+    ...(withRef ? { lpRef: m(lpRef), beta: np.array(opts.beta ?? 0) } : {}),
+  };
+}
+
+const refPrograms = new Map<string, (p: LlamaParams, b: TokenBatch) => np.Array>();
+
+/**
+ * The frozen base model's next-token log-probabilities [B, T, V] on a batch's tokens, for the
+ * KL term of {@link sftLoss}. Borrows `ref` and the batch.
+ */
+export function referenceLogProbs(
+  ref: LlamaParams,
+  batch: TokenBatch,
+  opts: ConfigOption,
+): np.Array {
+  const key = JSON.stringify(opts.config);
+  let f = refPrograms.get(key);
+  if (!f) {
+    f = jit((p: LlamaParams, b: TokenBatch) => nextTokenLogProbs(p, b, opts));
+    refPrograms.set(key, f);
+  }
+  return f(tree.ref(ref), tree.ref(batch));
+}
+
+// ---- AdamW ----
+
+/** AdamW hyperparameters (PyTorch's defaults except the learning rate). */
+export interface AdamWOptions {
+  readonly lr: number;
+  readonly beta1?: number;
+  readonly beta2?: number;
+  readonly eps?: number;
+  /** Decoupled weight decay λ (default 0), applied to matrices only, not to norms or biases. */
+  readonly weightDecay?: number;
+  /** Clip the gradient to this global L2 norm before the update (default: no clipping). */
+  readonly clipNorm?: number;
+}
+
+/** Parameters with AdamW's moments and step count. */
+export type TrainState = { params: LlamaParams; m: LlamaParams; v: LlamaParams; t: number };
+
+/** A fresh optimiser state around `params` (takes ownership of them). */
+export function initTrainState(params: LlamaParams): TrainState {
+  const zeros = (a: np.Array) => np.zerosLike(a.ref);
+  return { params, m: tree.map(zeros, params), v: tree.map(zeros, params), t: 0 };
+}
+
+/** Frees a state's arrays. */
+export function disposeTrainState(state: TrainState): void {
+  tree.dispose([state.params, state.m, state.v]);
+}
+
+/** A loss of (params, batch): its value and scalar metrics. Must consume its arguments. */
+export type LossFn<B> = (params: LlamaParams, batch: B) => [np.Array, Metrics];
+
+/** The outcome of one step: the new state, the loss before the update and the metrics. */
+export interface StepResult {
+  readonly state: TrainState;
+  readonly loss: number;
+  /** The loss's metrics plus gradNorm (before clipping). */
+  readonly metrics: Record<string, number>;
+}
+
+/** A jitted AdamW step for one loss. */
+export interface TrainStep<B> {
+  /** One update; consumes `state` and `batch`. `lr` overrides the learning rate (no recompile). */
+  step(state: TrainState, batch: B, opts?: { lr?: number }): Promise<StepResult>;
+  /** Frees the compiled program. */
+  dispose(): void;
+}
+
+/**
+ * Compiles loss, gradient, optional global-norm clipping and the AdamW update into one jitted
+ * program (one compilation per batch shape). AdamW as PyTorch: p ← p·(1 − lr·λ) then
+ * p ← p − lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + ε).
+ *
+ * @example
+ * const sft = makeTrainStep((p, b: SftBatch) => sftLoss(p, b, { config }), { lr: 1e-3 });
+ * let state = initTrainState(initLlama(config, { seed: 0 }));
+ * const r = await sft.step(state, sftBatch(examples));
+ * state = r.state;
+ */
+export function makeTrainStep<B extends JsTree<np.Array>>(
+  loss: LossFn<B>,
+  opts: AdamWOptions,
+): TrainStep<B> {
+  const b1 = opts.beta1 ?? 0.9, b2 = opts.beta2 ?? 0.999, eps = opts.eps ?? 1e-8;
+  const wd = opts.weightDecay ?? 0, clip = opts.clipNorm;
+  type Scalars = { stepSize: np.Array; bc2Sqrt: np.Array; keep: np.Array };
+  const compiled = jit((p: LlamaParams, m: LlamaParams, v: LlamaParams, batch: B, s: Scalars) => {
+    const [[value, metrics], g0] = valueAndGrad(loss, { hasAux: true })(
+      tree.ref(p),
+      batch as never,
+    ) as [
+      [np.Array, Metrics],
+      LlamaParams,
+    ];
+    const sq = tree.leaves(g0).map((g: np.Array) => np.square(g.ref).sum());
+    const gradNorm = np.sqrt(sq.reduce((a, b) => a.add(b)));
+    let g = g0;
+    if (clip !== undefined) {
+      const scale = np.minimum(np.reciprocal(gradNorm.ref.add(1e-6)).mul(clip), 1);
+      g = tree.map((gi: np.Array) => gi.mul(scale.ref), g0);
+      scale.dispose();
+    }
+    const m2 = tree.map(
+      (mi: np.Array, gi: np.Array) => mi.mul(b1).add(gi.mul(1 - b1)),
+      m,
+      tree.ref(g),
+    );
+    const v2 = tree.map(
+      (vi: np.Array, gi: np.Array) => vi.mul(b2).add(np.square(gi).mul(1 - b2)),
+      v,
+      g,
+    );
+    const p2 = tree.map(
+      (pi: np.Array, mi: np.Array, vi: np.Array) => {
+        const decayed = wd > 0 && pi.ndim >= 2 ? pi.mul(s.keep.ref) : pi;
+        return decayed.sub(mi.mul(s.stepSize.ref).div(np.sqrt(vi).div(s.bc2Sqrt.ref).add(eps)));
+      },
+      p,
+      tree.ref(m2),
+      tree.ref(v2),
+    );
+    tree.dispose(s);
+    return { params: p2, m: m2, v: v2, loss: value, metrics: { ...metrics, gradNorm } };
+  });
+  return {
+    async step(state, batch, o = {}) {
+      const t = state.t + 1, lr = o.lr ?? opts.lr;
+      const out = compiled(state.params, state.m, state.v, batch as never, {
+        stepSize: np.array(lr / (1 - b1 ** t)),
+        bc2Sqrt: np.array(Math.sqrt(1 - b2 ** t)),
+        keep: np.array(1 - lr * wd),
+      });
+      const metrics: Record<string, number> = {};
+      for (const [k, a] of Object.entries(out.metrics)) metrics[k] = (await a.data())[0];
+      return {
+        state: { params: out.params, m: out.m, v: out.v, t },
+        loss: (await out.loss.data())[0],
+        metrics,
+      };
+    },
+    dispose: () => compiled.dispose(),
+  };
+}
