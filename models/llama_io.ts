@@ -14,7 +14,7 @@ import {
   weightsOf,
 } from "./llama.ts";
 import type { NamedWeights } from "./mlp.ts";
-import { resolveLlamaConfig } from "./onnx/llama.ts";
+import { llamaArchitectureJson, resolveLlamaConfig } from "./onnx/llama.ts";
 import { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
 import { writeLlamaFolder } from "./tiny_llama.ts";
 import type { ByteLevelTokenizer } from "./tokenizer_files.ts";
@@ -104,19 +104,7 @@ function configJson(config: LlamaModelConfig, extra: Record<string, unknown>) {
   return {
     architectures: [qwen ? "Qwen2ForCausalLM" : "LlamaForCausalLM"],
     model_type: qwen ? "qwen2" : "llama",
-    vocab_size: c.vocab_size,
-    hidden_size: c.hidden_size,
-    intermediate_size: c.intermediate_size,
-    num_hidden_layers: c.num_hidden_layers,
-    num_attention_heads: c.num_attention_heads,
-    num_key_value_heads: c.num_key_value_heads,
-    head_dim: c.head_dim,
-    hidden_act: "silu",
-    max_position_embeddings: c.max_position_embeddings,
-    rms_norm_eps: c.rms_norm_eps,
-    rope_theta: c.rope_theta,
-    rope_scaling: null,
-    tie_word_embeddings: c.tie_word_embeddings ?? false,
+    ...llamaArchitectureJson(c),
     ...(qwen ? {} : { attention_bias: hasAttentionBias(config), mlp_bias: false }),
     torch_dtype: "float32",
     ...extra,

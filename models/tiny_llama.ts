@@ -6,6 +6,7 @@
 import { writeBytesAtomic, writeTextAtomic } from "../lib/atomic.ts";
 import { hashString, rng } from "../lib/rng.ts";
 import {
+  llamaArchitectureJson,
   type LlamaConfig,
   llamaOnnx,
   llamaWeightShapes,
@@ -86,21 +87,9 @@ export async function writeLlamaFolder(dir: string, model: RandomLlama): Promise
   const config = {
     architectures: ["LlamaForCausalLM"],
     model_type: "llama",
-    vocab_size: c.vocab_size,
-    hidden_size: c.hidden_size,
-    intermediate_size: c.intermediate_size,
-    num_hidden_layers: c.num_hidden_layers,
-    num_attention_heads: c.num_attention_heads,
-    num_key_value_heads: c.num_key_value_heads,
-    head_dim: c.head_dim,
-    hidden_act: "silu",
-    max_position_embeddings: c.max_position_embeddings,
-    rms_norm_eps: c.rms_norm_eps,
-    rope_theta: c.rope_theta,
-    rope_scaling: null,
+    ...llamaArchitectureJson(c),
     attention_bias: false,
     mlp_bias: false,
-    tie_word_embeddings: c.tie_word_embeddings ?? false,
     bos_token_id: tok.bosId,
     eos_token_id: tok.eosId,
     pad_token_id: tok.padId,

@@ -13,7 +13,13 @@
 
 import { writeBytesAtomic, writeTextAtomic } from "../lib/atomic.ts";
 import { hashString, rng } from "../lib/rng.ts";
-import { embedTokensOnnx, type LlamaConfig, llamaOnnx, resolveLlamaConfig } from "./onnx/llama.ts";
+import {
+  embedTokensOnnx,
+  llamaArchitectureJson,
+  type LlamaConfig,
+  llamaOnnx,
+  resolveLlamaConfig,
+} from "./onnx/llama.ts";
 import {
   imageTokens,
   type LlavaVisionConfig,
@@ -122,21 +128,9 @@ export async function writeLlavaFolder(dir: string, model: RandomLlava): Promise
   await Deno.mkdir(`${dir}/onnx`, { recursive: true });
   const textConfig = {
     model_type: "llama",
-    vocab_size: c.vocab_size,
-    hidden_size: c.hidden_size,
-    intermediate_size: c.intermediate_size,
-    num_hidden_layers: c.num_hidden_layers,
-    num_attention_heads: c.num_attention_heads,
-    num_key_value_heads: c.num_key_value_heads,
-    head_dim: c.head_dim,
-    hidden_act: "silu",
-    max_position_embeddings: c.max_position_embeddings,
-    rms_norm_eps: c.rms_norm_eps,
-    rope_theta: c.rope_theta,
-    rope_scaling: null,
+    ...llamaArchitectureJson(c),
     attention_bias: false,
     mlp_bias: false,
-    tie_word_embeddings: c.tie_word_embeddings ?? false,
     bos_token_id: tok.bosId,
     eos_token_id: tok.eosId,
     pad_token_id: tok.padId,

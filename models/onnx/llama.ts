@@ -44,6 +44,25 @@ export interface ResolvedLlamaConfig extends LlamaConfig {
   readonly head_dim: number;
 }
 
+/** The architecture fields of a Hugging Face Llama config.json (every writer of one shares them). */
+export function llamaArchitectureJson(c: ResolvedLlamaConfig): Record<string, unknown> {
+  return {
+    vocab_size: c.vocab_size,
+    hidden_size: c.hidden_size,
+    intermediate_size: c.intermediate_size,
+    num_hidden_layers: c.num_hidden_layers,
+    num_attention_heads: c.num_attention_heads,
+    num_key_value_heads: c.num_key_value_heads,
+    head_dim: c.head_dim,
+    hidden_act: "silu",
+    max_position_embeddings: c.max_position_embeddings,
+    rms_norm_eps: c.rms_norm_eps,
+    rope_theta: c.rope_theta,
+    rope_scaling: null,
+    tie_word_embeddings: c.tie_word_embeddings ?? false,
+  };
+}
+
 /** Fills the optional LlamaConfig fields and checks the head arithmetic. */
 export function resolveLlamaConfig(config: LlamaConfig): ResolvedLlamaConfig {
   const heads = config.num_attention_heads;
