@@ -26,6 +26,7 @@
  * with a worker pool the trace records only the time to enqueue each kernel.
  */
 import { parseArgs } from "node:util";
+import { kernelSummary } from "./kernels.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -189,58 +190,10 @@ if (args.kernels) {
     await run();
     const wall = performance.now() - t0;
     profiler.stopTrace();
-    kernelReports.push(kernelSummary(name, performance.getEntriesByType("measure"), wall));
-  }
-}
-
-/** Sum traced kernel times by kind; matmuls are Add-reductions of a product of two loads. */
-function kernelSummary(name: string, entries: PerformanceEntry[], wall: number): string {
-  const matmul =
-    /^\(GV_\d+<float32>\{[^}]*\}\[[^\]]*\$ridx[^\]]*\] \* GV_\d+<float32>\{[^}]*\}\[[^\]]*\$ridx[^\]]*\]\)$/;
-  const kinds = new Map<string, { n: number; ms: number; flop: number }>();
-  const slow: [number, string][] = [];
-  for (const e of entries) {
-    const detail = (e as PerformanceMeasure).detail?.devtools?.properties as [string, string][];
-    const p = Object.fromEntries(detail ?? []);
-    const [op, red] = (p.reduction ?? ":").split(":");
-    const isMatmul = op === "Add" && matmul.test(p.exp ?? "");
-    const kind = isMatmul
-      ? "matmul"
-      : p.reduction
-      ? "other reduction"
-      : /Exp|Log|Sqrt|Sin|Cos/.test(p.exp ?? "")
-      ? "elementwise (with exp/log/sqrt)"
-      : "elementwise (arithmetic only)";
-    const k = kinds.get(kind) ?? { n: 0, ms: 0, flop: 0 };
-    k.n++;
-    k.ms += e.duration;
-    if (isMatmul) k.flop += 2 * Number(p.size) * Number(red);
-    kinds.set(kind, k);
-    const gflops = isMatmul
-      ? `, ${((2 * Number(p.size) * Number(red)) / e.duration / 1e6).toFixed(1)} GFLOP/s`
-      : "";
-    slow.push([
-      e.duration,
-      `${e.duration.toFixed(1)} ms ${kind} out=${p.size} ${p.reduction ?? ""}${gflops}`,
-    ]);
-  }
-  const total = [...kinds.values()].reduce((a, k) => a + k.ms, 0);
-  const lines = [`kernels in one traced call of "${name}" (wall ${wall.toFixed(1)} ms):`];
-  for (const [kind, k] of [...kinds].sort((a, b) => b[1].ms - a[1].ms)) {
-    const rate = k.flop ? `, ${(k.flop / k.ms / 1e6).toFixed(1)} GFLOP/s` : "";
-    lines.push(
-      `  ${kind.padEnd(32)} ${String(k.n).padStart(4)} kernels ${k.ms.toFixed(1).padStart(7)} ms` +
-        ` (${((100 * k.ms) / wall).toFixed(0)}% of wall${rate})`,
+    kernelReports.push(
+      kernelSummary(name, { entries: performance.getEntriesByType("measure"), wall }),
     );
   }
-  lines.push(
-    `  ${"all kernels".padEnd(32)} ${String(entries.length).padStart(4)} kernels ${
-      total.toFixed(1).padStart(7)
-    } ms`,
-  );
-  slow.sort((a, b) => b[0] - a[0]);
-  lines.push(`  slowest: ${slow.slice(0, 4).map((x) => x[1]).join("; ")}`);
-  return lines.join("\n");
 }
 
 const impl = `jax-js ${
