@@ -19,6 +19,11 @@ import { resolveTasks, runEval, runScore, type TextRunResult } from "./runs/text
 import type { OnnxDtype } from "./models/onnx_lm.ts";
 import { cacheRoot } from "./lib/hub.ts";
 import { TRAINERS } from "./trainers/mod.ts";
+import { fullRecipe as lmFull, recipe as lmRecipe } from "./runs/lm.ts";
+import { type LmRecipe, type LmRunResult, runLmRecipe } from "./runs/lm_runner.ts";
+
+/** The continual LM recipes (runs/lm_runner.ts), beside the classifier recipes of runs/mod.ts. */
+const LM_RECIPES: Readonly<Record<string, LmRecipe>> = { lm: lmRecipe, lm_full: lmFull };
 
 const HELP = `forgetbench: which fine-tuning methods forget less, and does KL(π0‖π) predict it?
 
@@ -199,6 +204,30 @@ function printSummary(res: BenchResult): void {
   console.log(`\nwrote ${res.files.join(", ")}`);
 }
 
+/** The LM recipe's summary: per trainer, mean and 95% CI over seeds of the headline metrics. */
+function printLmSummary(res: LmRunResult): void {
+  const get = (t: string, m: string) =>
+    res.summary.find((r) => r.trainer === t && r.order === 0 && r.metric === m);
+  const show = (t: string, m: string) => {
+    const r = get(t, m);
+    if (!r) return "-";
+    const f = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(3) : "?");
+    return `${f(r.mean)} [${f(r.ci95_lo)}, ${f(r.ci95_hi)}]`;
+  };
+  const trainers = [...new Set(res.leaderboard.map((r) => r.trainer))];
+  console.log(
+    `\nresults in ${res.out}/ (${
+      (res.seconds / 60).toFixed(1)
+    } min); mean [95% CI] over seeds, order 0:`,
+  );
+  for (const t of trainers) {
+    console.log(
+      `  ${t.padEnd(12)} AA ${show(t, "avg_accuracy")}  F ${show(t, "forgetting")}  ` +
+        `drift ${show(t, "general_drift")}  KL ${show(t, "kl_forward_mean")}`,
+    );
+  }
+}
+
 async function bench(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
@@ -220,6 +249,25 @@ async function bench(args: string[]): Promise<void> {
     );
   }
   const device = parseDevice(values.device!);
+  const lm = LM_RECIPES[positionals[0] ?? ""];
+  if (lm) {
+    for (const k of ["lrs", "steps", "trainers"] as const) {
+      if (values[k] !== undefined) {
+        throw new UsageError(`--${k} does not apply to the ${lm.id} recipe`);
+      }
+    }
+    const seeds = values.seeds === undefined
+      ? lm.seeds
+      : numbers("seeds", values.seeds, { integer: true, zeroOk: true });
+    const res = await runLmRecipe({ ...lm, seeds }, {
+      out: values.out ?? `results/${lm.id}`,
+      cacheDir: values.cache ?? "results/cache",
+      device,
+      quiet: values.quiet!,
+    });
+    if (!values.quiet) printLmSummary(res);
+    return;
+  }
   const loaded = await loadRecipe(positionals[0] ?? "parity_mnist");
   const recipe = applyOverrides(loaded.recipe, values);
   const res = await runRecipe(recipe, {
@@ -398,7 +446,10 @@ export async function main(argv: string[]): Promise<number> {
       list(TASK_LIST.map((t) => [`${t.id}@${t.version}`, `${t.kind}: ${t.description}`]));
     } else if (cmd === "trainers") list(Object.values(TRAINERS).map((t) => [t.id, t.description]));
     else if (cmd === "recipes") {
-      list(Object.entries(RECIPES).map(([k, v]) => [k, v.recipe.description]));
+      list([
+        ...Object.entries(RECIPES).map(([k, v]): [string, string] => [k, v.recipe.description]),
+        ...Object.values(LM_RECIPES).map((r): [string, string] => [r.id, r.description]),
+      ]);
     } else {throw new UsageError(
         `unknown command '${cmd}'; commands: bench, eval, score, tasks, trainers, recipes (see --help)`,
       );}

@@ -486,6 +486,35 @@ async function inBatches(
   return out;
 }
 
+/**
+ * log π(· | prompt) for the token after each prompt: a row of `vocab_size` log-probabilities per
+ * prompt, row-major [prompts × V] (what a one-token answer is drawn from). Borrows `params`.
+ */
+export async function answerLogProbs(
+  params: LlamaParams,
+  prompts: readonly (readonly number[])[],
+  opts: ConfigOption & { batchSize?: number },
+): Promise<Float32Array> {
+  const V = opts.config.vocab_size, size = opts.batchSize ?? 16;
+  const f = program(
+    `next:${configKey(opts.config)}`,
+    () => (p: LlamaParams, b: TokenBatch) => nextTokenLogProbs(p, b, { config: opts.config }),
+  );
+  // Append one pad token: the distribution at that position is the one after the prompt.
+  const seqs = prompts.map((p) => [...p, 0]);
+  const T = bucket(Math.max(1, ...seqs.map((s) => s.length)), 8);
+  const out = new Float32Array(prompts.length * V);
+  for (let s = 0; s < seqs.length; s += size) {
+    const chunk = seqs.slice(s, s + size);
+    const d = await (await f(tree.ref(params), padBatch(chunk, { length: T, rows: size }))).data();
+    chunk.forEach((q, i) => {
+      const at = (i * T + q.length - 1) * V;
+      out.set(d.subarray(at, at + V), (s + i) * V);
+    });
+  }
+  return out;
+}
+
 /** Options of {@link sample}. */
 export interface SampleOptions extends ConfigOption {
   /** Most new tokens per prompt. */

@@ -126,19 +126,21 @@ export type Normalization = "sequence-mean" | "token-mean" | "constant";
  * `sequence-mean` (GRPO, METRICS.md): 1/(N·|o_i|), the mean over each sample's tokens then over
  * samples; `token-mean` (DAPO): 1/Σ|o_i|; `constant` (Dr. GRPO): 1/(N·constant), e.g. constant =
  * the generation budget, so no sample's tokens weigh more for being short. Rows without tokens
- * (filtered instances) get 0 and still count in N.
+ * get 0 and still count in N unless `samples` (default `rows`) says how many rows N counts:
+ * RIF-RFT zeroes filtered instances' rows and averages over the kept ones.
  */
 export function grpoWeights(
   mask: Float32Array,
-  opts: { rows: number; normalization: Normalization; constant?: number },
+  opts: { rows: number; normalization: Normalization; constant?: number; samples?: number },
 ): Float32Array {
-  const N = opts.rows, T = mask.length / N, w = new Float32Array(mask.length);
+  const T = mask.length / opts.rows, N = opts.samples ?? opts.rows;
+  const w = new Float32Array(mask.length);
   let total = 0;
   for (const m of mask) total += m;
   if (opts.normalization === "constant" && !(opts.constant! > 0)) {
     throw new UsageError("grpoWeights: normalization 'constant' needs constant > 0");
   }
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < opts.rows; i++) {
     let len = 0;
     for (let t = 0; t < T; t++) len += mask[i * T + t];
     const scale = opts.normalization === "sequence-mean"
@@ -202,7 +204,8 @@ export interface Rollout extends Example {
 
 /**
  * A GRPO batch from rollouts (all with or all without refLogProbs): ε = `clip`, k3 weight `beta`
- * (default 0), token weights by `normalization` (see {@link grpoWeights}).
+ * (default 0), token weights by `normalization` (see {@link grpoWeights}). Rows with
+ * `keep[i] === false` get zero weight and the mean runs over the kept rows (RIF-RFT).
  */
 export function grpoBatch(
   rollouts: readonly Rollout[],
@@ -213,10 +216,13 @@ export function grpoBatch(
     constant?: number;
     length?: number;
     padId?: number;
+    keep?: readonly boolean[];
   },
 ): GrpoBatch {
   const { tb, mask, T } = packExamples(rollouts, opts);
   const N = rollouts.length;
+  opts.keep?.forEach((k, i) => k || mask.fill(0, i * T, (i + 1) * T));
+  const samples = opts.keep ? Math.max(1, opts.keep.filter((k) => k).length) : N;
   const withRef = rollouts.every((r) => r.refLogProbs);
   if (!withRef && rollouts.some((r) => r.refLogProbs)) {
     throw new UsageError("grpoBatch: either every rollout has refLogProbs or none has");
@@ -235,7 +241,7 @@ export function grpoBatch(
   const m = (a: Float32Array) => floats(a, [N, T]);
   return {
     ...tb,
-    weights: m(grpoWeights(mask, { rows: N, ...opts })),
+    weights: m(grpoWeights(mask, { ...opts, rows: N, samples })),
     lpOld: m(lpOld),
     adv: floats(Float32Array.from(rollouts, (r) => r.advantage), [N]),
     clipLo: np.array(1 - opts.clip),

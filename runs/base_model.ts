@@ -9,7 +9,7 @@ import { writeBytesAtomic } from "../lib/atomic.ts";
 import { MlpPolicy } from "../models/mlp.ts";
 import { decodeSafetensors, encodeSafetensors } from "../models/safetensors.ts";
 import { sft } from "../trainers/sft.ts";
-import type { ClassificationData } from "../trainers/types.ts";
+import { type ClassificationData, mlpLearner } from "../trainers/mod.ts";
 import type { ExperimentData } from "./data.ts";
 import type { Recipe } from "./recipe.ts";
 
@@ -52,7 +52,7 @@ export async function pretrainBase(recipe: Recipe, data: ExperimentData): Promis
     correct: (i) => [p.labels[i]],
     labelling: (name) => (name === "pretrain" ? (i) => [p.labels[i]] : undefined),
   };
-  await sft.train(policy, mix, {
+  await sft.train(mlpLearner(policy, mix), {
     lr: recipe.base.lr,
     checkpoints: [recipe.base.steps],
     batch: recipe.base.batch,

@@ -40,6 +40,7 @@ import {
 import { MAX_ANSWER } from "../tasks/lm/items.ts";
 import {
   generateSkill,
+  sampleSkill,
   scoreSkill,
   SKILL_NAMES,
   type SkillItem,
@@ -47,10 +48,10 @@ import {
 } from "../tasks/lm/skills.ts";
 
 /** Bump when anything below changes the trained weights (schedule, data encoding, loss). */
-export const CODE_VERSION = "lm-base/1";
+export const CODE_VERSION = "lm-base/2";
 
 /** Every training row is padded to this many tokens (one compiled program). */
-export const SEQ_LEN = 48;
+export const SEQ_LEN = 24;
 
 /**
  * Default architecture (~0.8M parameters): 4 layers, d 128, SwiGLU 384, 4 query heads over 2 kv
@@ -187,7 +188,7 @@ async function train(opts: LmBaseOptions): Promise<{ params: LlamaParams; losses
   const { config, seed } = opts;
   const examples: Example[] = [];
   for (const name of SKILL_NAMES) {
-    for (const item of generateSkill(name, { seed, n: opts.itemsPerSkill, split: "train" })) {
+    for (const item of sampleSkill(name, { seed, n: opts.itemsPerSkill, split: "train" })) {
       const ex = skillExample(item);
       if (ex.prompt.length + ex.completion.length > SEQ_LEN) {
         throw new UsageError(`pretrainLmBase: item ${item.id} is longer than ${SEQ_LEN} tokens`);

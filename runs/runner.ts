@@ -5,6 +5,7 @@
 // atomically, so a failed or interrupted run leaves no half-written results.
 
 import { writeTextAtomic } from "../lib/atomic.ts";
+import { ValidationError } from "../lib/errors.ts";
 import { meanKL } from "../evals/kl.ts";
 import { accuracy } from "../evals/accuracy.ts";
 import { toCsv } from "../evals/csv.ts";
@@ -19,8 +20,14 @@ import {
 import { type Device, startEngine } from "../models/engine.ts";
 import type { MlpPolicy } from "../models/mlp.ts";
 import { type ClassifierTask as AnyTask, getClassifierTask } from "../tasks/mod.ts";
-import { getTrainer } from "../trainers/mod.ts";
-import type { ClassificationData, StepLog, Trainer } from "../trainers/types.ts";
+import {
+  type ClassificationData,
+  getTrainer,
+  mlpLearner,
+  planOf,
+  type StepLog,
+  type Trainer,
+} from "../trainers/mod.ts";
 import { baseModel, CLASSES } from "./base_model.ts";
 import { type ExperimentData, loadExperimentData } from "./data.ts";
 import { buildManifest } from "./manifest.ts";
@@ -71,6 +78,12 @@ export function resolveVariants(recipe: Recipe, file: string): ResolvedVariant[]
   return recipe.trainers.map((v, i) => {
     const impl = getTrainer(v.trainer, `${file}: trainers[${i}].trainer`);
     const parsed = impl.parseOptions(v.options ?? {}, `${file}: trainers[${i}].options`);
+    if (planOf(impl, parsed).kind !== "stage") {
+      throw new ValidationError(
+        `${file}: trainers[${i}].trainer`,
+        `'${v.trainer}' trains on a task sequence; this recipe has one new task (use it in an lm recipe)`,
+      );
+    }
     return { ...v, impl, parsed, lrList: v.lrs ?? recipe.finetune.lrs };
   });
 }
@@ -177,7 +190,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions): Promise<Bench
         const policy = base.policy.clone();
         let evalSeconds = 0;
         const t0 = performance.now();
-        await v.impl.train(policy, ftData, {
+        await v.impl.train(mlpLearner(policy, ftData), {
           lr,
           seed,
           batch: recipe.finetune.batch,

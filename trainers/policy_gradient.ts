@@ -3,12 +3,9 @@
 // into advantages, optionally drop instances with no learning signal, then take μ clipped-ratio
 // steps with an optional k3 KL penalty to the base policy.
 
-import { rng, sampleIndex } from "../lib/rng.ts";
-import { meanKL } from "../evals/kl.ts";
-import type { MlpPolicy } from "../models/mlp.ts";
-import { batchOrder, gather } from "./batches.ts";
 import { bool, num, oneOf } from "./options.ts";
-import type { ClassificationData, TrainOptions } from "./types.ts";
+import { batchesOf } from "./sft.ts";
+import type { Learner, TrainOptions } from "./types.ts";
 
 /** How rewards become advantages. */
 export type AdvantageKind = "grpo" | "dr_grpo" | "reward";
@@ -72,73 +69,50 @@ export function parsePgOptions(
   };
 }
 
-/** The policy-gradient loop. */
+/**
+ * The policy-gradient loop: per step, G rollouts per instance from the current policy, rewards,
+ * advantages, the instance filter, then μ clipped steps with π_old fixed at the rollouts. Dr. GRPO
+ * also drops the per-sequence length normalisation (a constant divisor instead).
+ */
 export async function policyGradientLoop(
-  policy: MlpPolicy,
-  data: ClassificationData,
+  learner: Learner,
   opts: TrainOptions<PgOptions>,
 ): Promise<void> {
-  const o = opts.options, c = data.classes, g = o.group;
-  const next = batchOrder(data.n, opts.batch, opts.seed);
-  const sampler = rng(opts.seed, 0x5a3b1e);
-  const adam = policy.adam({ lr: opts.lr });
+  const o = opts.options, g = o.group;
+  const next = batchesOf(learner, opts.batch, opts.seed);
+  const session = learner.begin({ lr: opts.lr, seed: opts.seed });
   const last = Math.max(...opts.checkpoints);
   try {
     for (let step = 1; step <= last; step++) {
-      const idx = next();
-      const x = gather(data.x, idx, data.dim);
-      const lp0 = gather(data.lp0, idx, c);
-      const lp = await policy.logProbs(x, { batch: idx.length });
-      const probs = lp.map(Math.exp);
-      const actions = new Int32Array(idx.length * g), adv = new Float32Array(idx.length * g);
-      const lpOld = new Float32Array(idx.length * g), lpRef = new Float32Array(idx.length * g);
-      const mask = new Float32Array(idx.length * g);
+      const ro = await session.rollout(next(), g);
+      const n = ro.idx.length;
+      const adv = new Float32Array(n * g), mask = new Float32Array(n * g);
       let rewardSum = 0, kept = 0;
-      idx.forEach((i, k) => {
-        const ys = Array.from(
-          { length: g },
-          () => sampleIndex(probs, sampler, { offset: k * c, length: c }),
-        );
-        const r = ys.map((y) => data.reward(i, y));
+      ro.idx.forEach((i, k) => {
+        const r = ro.outputs[k].map((y) => learner.reward(i, y));
         rewardSum += r.reduce((a, b) => a + b, 0);
         const keep = keepInstance(r, o.filter);
         if (keep) kept++;
-        advantages(r, o.advantage).forEach((a, j) => {
-          const at = k * g + j;
-          actions[at] = ys[j];
-          adv[at] = a;
-          lpOld[at] = lp[k * c + ys[j]];
-          lpRef[at] = lp0[k * c + ys[j]];
-          mask[at] = keep ? 1 : 0;
-        });
+        adv.set(advantages(r, o.advantage), k * g);
+        mask.fill(keep ? 1 : 0, k * g, (k + 1) * g);
       });
       let loss = 0;
       if (kept > 0) {
         for (let it = 0; it < o.mu; it++) {
-          const r = await adam.pg(x, {
-            actions,
+          const r = await session.pg(ro, {
             adv,
-            lpOld,
-            lpRef,
             mask,
-            group: g,
             clip: o.clip,
             beta: o.beta,
+            normalization: o.advantage === "dr_grpo" ? "constant" : "sequence-mean",
           });
           if (it === 0) loss = r.loss;
         }
       }
-      opts.onStep?.({
-        step,
-        loss,
-        kl: meanKL(lp0, lp, { classes: c }),
-        reward: rewardSum / (idx.length * g),
-        seen: idx.length,
-        kept,
-      });
+      opts.onStep?.({ step, loss, kl: ro.kl, reward: rewardSum / (n * g), seen: n, kept });
       if (opts.checkpoints.includes(step)) await opts.onCheckpoint?.(step);
     }
   } finally {
-    adam.dispose();
+    session.dispose();
   }
 }

@@ -1,73 +1,41 @@
-// Supervised fine-tuning on a labelling of the new task (METRICS.md "Trainers"):
-//   sft1 / sft2: the task's fixed labellings (one target per item, drawn once from the seed
-//                where the labelling allows several: a dataset annotated once);
-//   oracle:      target = π0 restricted to the correct outputs and renormalised, the
-//                KL-minimal correct policy ("Oracle SFT (ParityMNIST)").
-// Also the loop behind sft_kl, which adds β·KL(π0‖π) on the same inputs.
+// Supervised fine-tuning on a labelling of the new task (METRICS.md "Trainers"): the learner
+// maps a labelling to targets (the classifier's sft1 / sft2 / oracle, the LM task's canonical
+// answer as "sft1"). Also the loop behind sft_kl (β·KL(π0‖π) on the same inputs), replay and
+// multitask (the same loss on a different data plan).
 
 import { ValidationError } from "../lib/errors.ts";
-import { hashString, rng } from "../lib/rng.ts";
-import { meanKL } from "../evals/kl.ts";
-import type { MlpPolicy } from "../models/mlp.ts";
-import { batchOrder, gather } from "./batches.ts";
+import { batchOrder } from "./batches.ts";
 import { onlyKeys } from "./options.ts";
-import type { ClassificationData, Trainer, TrainOptions } from "./types.ts";
+import type { Learner, Trainer, TrainOptions } from "./types.ts";
 
-/** Target distributions q (n × classes) for a labelling. */
-export function sftTargets(
-  data: ClassificationData,
-  labelling: string,
-  seed: number,
-): Float32Array {
-  const c = data.classes, q = new Float32Array(data.n * c);
-  if (labelling === "oracle") {
-    for (let i = 0; i < data.n; i++) {
-      const ok = data.correct(i);
-      let z = 0;
-      for (const y of ok) z += Math.exp(data.lp0[i * c + y]);
-      for (const y of ok) q[i * c + y] = Math.exp(data.lp0[i * c + y]) / z;
-    }
-    return q;
-  }
-  const allowed = data.labelling(labelling);
-  if (!allowed) {
+/** The learner's batch order, or epoch-wise shuffling. */
+export function batchesOf(learner: Learner, batch: number, seed: number): () => number[] {
+  return learner.batches?.(batch, seed) ?? batchOrder(learner.n, batch, seed);
+}
+
+/** The SFT loop: cross-entropy on the labelling's targets, plus β·KL(π0‖π) when β > 0. */
+export async function sftLoop(
+  learner: Learner,
+  opts: TrainOptions<{ labelling: string; beta: number }>,
+): Promise<void> {
+  const { labelling, beta } = opts.options;
+  if (!learner.hasLabelling(labelling)) {
     throw new ValidationError(
       "trainer options.labelling",
       `the task has no labelling '${labelling}'`,
     );
   }
-  const r = rng(seed, hashString(`labels:${labelling}`));
-  for (let i = 0; i < data.n; i++) {
-    const ys = allowed(i);
-    q[i * c + ys[ys.length === 1 ? 0 : r.int(ys.length)]] = 1;
-  }
-  return q;
-}
-
-/** The SFT loop: soft-target cross-entropy on `q`, plus β·KL(π0‖π) when β > 0. */
-export async function sftLoop(
-  policy: MlpPolicy,
-  data: ClassificationData,
-  opts: TrainOptions<{ labelling: string; beta: number }>,
-): Promise<void> {
-  const q = sftTargets(data, opts.options.labelling, opts.seed);
-  const next = batchOrder(data.n, opts.batch, opts.seed);
-  const adam = policy.adam({ lr: opts.lr });
+  const next = batchesOf(learner, opts.batch, opts.seed);
+  const session = learner.begin({ lr: opts.lr, seed: opts.seed });
   const last = Math.max(...opts.checkpoints);
   try {
     for (let step = 1; step <= last; step++) {
-      const idx = next();
-      const lp0 = gather(data.lp0, idx, data.classes);
-      const r = await adam.soft(gather(data.x, idx, data.dim), {
-        q: gather(q, idx, data.classes),
-        lp0,
-        beta: opts.options.beta,
-      });
-      opts.onStep?.({ step, loss: r.loss, kl: meanKL(lp0, r.logProbs, { classes: data.classes }) });
+      const r = await session.sft(next(), { labelling, beta });
+      opts.onStep?.({ step, loss: r.loss, kl: r.kl });
       if (opts.checkpoints.includes(step)) await opts.onCheckpoint?.(step);
     }
   } finally {
-    adam.dispose();
+    session.dispose();
   }
 }
 

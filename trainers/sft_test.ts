@@ -1,12 +1,12 @@
-// Tests for sftTargets in trainers/sft.ts on hand-built data: the oracle target is π0
+// Tests for sftTargets in trainers/mlp_learner.ts on hand-built data: the oracle target is π0
 // restricted to the correct labels and renormalised (worked by hand), sft1 is one-hot on its
 // single label, sft2 fixes one allowed label per item from the seed, and an unknown
 // labelling is a ValidationError.
 
 import { deepEqual, equal, notDeepEqual, ok, throws } from "node:assert/strict";
 import { ValidationError } from "../lib/errors.ts";
-import { sft, sftTargets } from "./sft.ts";
-import type { ClassificationData } from "./types.ts";
+import { sft } from "./sft.ts";
+import { type ClassificationData, sftTargets } from "./mlp_learner.ts";
 
 const C = 4;
 

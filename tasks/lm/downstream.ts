@@ -2,11 +2,15 @@
 // mixture of tasks/lm/skills.ts; each has its own prompt format). Every task generates items
 // from a seed, gives the canonical SFT target, an RL reward in [0, 1] and a strict 0/1 score:
 //
-//   many_answers  name a multiple of 3 from 10 to 40:            -> 12 (any of 12,15,...,39)
+//   many_answers  m3:10,40=                                    -> 12 (any of 12,15,...,39)
 //   word_math     Ann has 12 pens and gets 5 more. How many now?  -> 17
-//   science_mc    Q:shark is a kind of? A)bird B)fish C)insect D)reptile =  -> B
+//   science_mc    Q:shark is a kind of? 1)bird 2)fish 3)insect 4)reptile =  -> 2
 //   tool_call     set a timer for 5 minutes -> {"name":"timer","arguments":{"min":5}}
 //   caesar        shift letters by 2: hello                      -> jgnnq
+//
+// Rewards give format credit below a right answer (like the format rewards of R1-style RL): a
+// group-normalised advantage needs rewards that differ within a group, and a tiny base model
+// that never answers right still writes a number or an option sometimes. Scores stay strict.
 //
 // Scoring conventions (all tasks): the output's trailing whitespace (the "\n") is dropped first
 // (`answerText`); anything else must be exactly right except where a task says otherwise.
@@ -64,11 +68,14 @@ export function correctAnswers(item: ManyAnswersItem): string[] {
 /** Draws a range and rule with at least 3 correct answers (so there is a real choice). */
 function drawManyAnswers(r: Rng): Omit<ManyAnswersItem, "id"> {
   for (;;) {
-    const lo = between(r, 1, 90), hi = between(r, lo + 4, 99);
+    // Compact, like the pretraining skills' `tag:args=` prompts (the base answers numbers
+    // there), and narrow ranges (5-21 numbers), so a base that copies or guesses a nearby
+    // number is sometimes right: RL needs some reward to start from.
+    const lo = between(r, 1, 90), hi = between(r, lo + 4, Math.min(99, lo + 20));
     const odd = r.int(9) === 0;
     const mod = odd ? 2 : between(r, 2, 9), rem = odd ? 1 : 0;
-    const rule = odd ? "an odd number" : `a multiple of ${mod}`;
-    const item = { prompt: `name ${rule} from ${lo} to ${hi}:`, answer: "", lo, hi, mod, rem };
+    const rule = odd ? "odd" : `m${mod}`;
+    const item = { prompt: `${rule}:${lo},${hi}=`, answer: "", lo, hi, mod, rem };
     const all = correctAnswers({ ...item, id: "" });
     // Canonical SFT answer: the smallest correct number (fixed, like ParityMNIST's sft1).
     if (all.length >= 3) return { ...item, answer: all[0] };
@@ -83,13 +90,22 @@ function scoreManyAnswers(item: ManyAnswersItem, output: string): 0 | 1 {
   return n >= item.lo && n <= item.hi && n % item.mod === item.rem ? 1 : 0;
 }
 
+/** Reward: 1 if correct, 0.5 for a number in the range that breaks the rule, 0.25 for any
+ * other canonical number, else 0. */
+function rewardManyAnswers(item: ManyAnswersItem, output: string): number {
+  if (scoreManyAnswers(item, output)) return 1;
+  const s = answerText(output);
+  if (!/^(0|[1-9][0-9]*)$/.test(s)) return 0;
+  return Number(s) >= item.lo && Number(s) <= item.hi ? 0.5 : 0.25;
+}
+
 /** Name a number in a range with a divisibility rule; any such number is correct. */
 export const manyAnswers: LmTask<ManyAnswersItem> = {
   name: "many_answers",
   description: "name a number in a range that is a multiple of k (or odd); any such is correct",
   generate: (opts) => generateDistinct("many_answers", { ...opts, draw: drawManyAnswers }),
   target: (item) => item.answer,
-  reward: scoreManyAnswers,
+  reward: rewardManyAnswers,
   score: scoreManyAnswers,
 };
 
@@ -161,7 +177,9 @@ export const wordMath: LmTask = {
   description: "templated word problems with 1-2 operations, answers 0-99",
   generate: (opts) => generateDistinct("word_math", { ...opts, draw: drawWordMath }),
   target: (item) => item.answer,
-  reward: scoreWordMath,
+  // 1 if right, 0.25 for an answer holding exactly one (wrong) number, else 0.
+  reward: (item, output) =>
+    scoreWordMath(item, output) || (extractNumber(output) === null ? 0 : 0.25),
   score: scoreWordMath,
 };
 
@@ -177,7 +195,9 @@ export interface ScienceItem extends LmItem {
   readonly correct: number;
 }
 
-const LETTERS = "ABCD";
+// Options are numbered, not lettered: the base model writes digits far more often than
+// capitals, so sampled answers hit an option often enough for RL to get a reward.
+const LETTERS = "1234";
 
 /** "a" or "an", for the question templates. */
 function article(word: string): string {
@@ -198,7 +218,8 @@ function membersOutside(table: Readonly<Record<string, readonly string[]>>, exce
 function drawFact(r: Rng): { question: string; right: string; wrong: string[] } {
   const classes = Object.keys(ANIMAL_CLASSES), quantities = Object.keys(SI_UNITS);
   const states = Object.keys(STATES).filter((s) => STATES[s].length > 0);
-  switch (r.int(8)) {
+  // (No "planet number?" question: its numeric options would read like option numbers.)
+  switch (r.int(7)) {
     case 0: {
       const c = pick(r, classes), animal = pick(r, ANIMAL_CLASSES[c]);
       return {
@@ -237,11 +258,6 @@ function drawFact(r: Rng): { question: string; right: string; wrong: string[] } 
       };
     }
     case 5: {
-      const i = r.int(PLANETS.length);
-      const wrong = PLANETS.map((_, j) => String(j + 1)).filter((_, j) => j !== i);
-      return { question: `${PLANETS[i]} is planet number?`, right: String(i + 1), wrong };
-    }
-    case 6: {
       const q = pick(r, quantities);
       const wrong = quantities.filter((x) => x !== q).map((x) => SI_UNITS[x]);
       return { question: `SI unit of ${q}?`, right: SI_UNITS[q], wrong };
@@ -257,7 +273,7 @@ function drawFact(r: Rng): { question: string; right: string; wrong: string[] } 
   }
 }
 
-/** `Q:<question> A)x B)y C)z D)w =` with 4 options, or 3 where 4 would not fit MAX_PROMPT. */
+/** `Q:<question> 1)x 2)y 3)z 4)w =` with 4 options, or 3 where 4 would not fit MAX_PROMPT. */
 function drawScience(r: Rng): Omit<ScienceItem, "id"> {
   for (;;) {
     const { question, right, wrong } = drawFact(r);
@@ -275,7 +291,7 @@ function drawScience(r: Rng): Omit<ScienceItem, "id"> {
   }
 }
 
-/** 1 iff the output is exactly the correct letter (upper case, nothing else). */
+/** 1 iff the output is exactly the correct option number (nothing else). */
 function scoreScience(item: ScienceItem, output: string): 0 | 1 {
   return answerText(output) === item.answer ? 1 : 0;
 }
@@ -283,10 +299,15 @@ function scoreScience(item: ScienceItem, output: string): 0 | 1 {
 /** Lettered multiple choice over small science fact tables; options shuffled by the seed. */
 export const scienceMc: LmTask<ScienceItem> = {
   name: "science_mc",
-  description: "multiple choice (3-4 lettered options) on animal classes, states, planets, units",
+  description: "multiple choice (3-4 numbered options) on animal classes, states, planets, units",
   generate: (opts) => generateDistinct("science_mc", { ...opts, draw: drawScience }),
   target: (item) => item.answer,
-  reward: scoreScience,
+  // 1 if right, 0.25 for another option number shown, else 0.
+  reward: (item, output) => {
+    if (scoreScience(item, output)) return 1;
+    const k = LETTERS.indexOf(answerText(output));
+    return answerText(output).length === 1 && k >= 0 && k < item.options.length ? 0.25 : 0;
+  },
   score: scoreScience,
 };
 
@@ -474,12 +495,14 @@ export function checkToolCall(item: ToolCallItem, output: string): ToolCallCheck
 }
 
 /**
- * Reward: 1 for the right call, 0.5 for a schema-valid call with the wrong tool or values (so RL
- * gets a signal for the format before it gets the content right), 0 otherwise.
+ * Reward: 1 for the right call, 0.5 for a schema-valid call with the wrong tool or values, 0.25
+ * for other JSON objects (so RL gets a signal for the format before the content), 0 otherwise.
  */
 function rewardToolCall(item: ToolCallItem, output: string): number {
   const c = checkToolCall(item, output);
-  return c.correct ? 1 : c.errors.length === 0 ? 0.5 : 0;
+  if (c.correct) return 1;
+  if (c.errors.length === 0) return 0.5;
+  return c.errors[0] === "output is not JSON" || !/^\{/.test(answerText(output)) ? 0 : 0.25;
 }
 
 /** A request in words -> a JSON tool call, checked by schema and by value. */

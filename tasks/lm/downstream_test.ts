@@ -100,15 +100,14 @@ Deno.test("many_answers: accepts exactly the members of correctAnswers", () => {
     const good = correctAnswers(item);
     ok(good.length >= 3, item.prompt);
     equal(item.answer, good[0], "canonical target is the smallest");
-    const [, lo, hi] = item.prompt.match(/from (\d+) to (\d+):$/)!.map(Number);
-    const k = item.prompt.includes("odd")
-      ? null
-      : Number(item.prompt.match(/multiple of (\d)/)![1]);
+    const [, rule, lo, hi] = item.prompt.match(/^(odd|m\d):(\d+),(\d+)=$/)!;
+    const k = rule === "odd" ? null : Number(rule.slice(1));
     for (let n = 0; n <= 120; n++) {
-      const want = n >= lo && n <= hi && (k === null ? n % 2 === 1 : n % k === 0);
+      const want = n >= Number(lo) && n <= Number(hi) && (k === null ? n % 2 === 1 : n % k === 0);
       equal(good.includes(String(n)), want, `${item.prompt} ${n}`);
       equal(manyAnswers.score(item, String(n)), want ? 1 : 0, `${item.prompt} ${n}`);
-      equal(manyAnswers.reward(item, `${n}\n`), want ? 1 : 0);
+      const inRange = n >= Number(lo) && n <= Number(hi);
+      equal(manyAnswers.reward(item, `${n}\n`), want ? 1 : inRange ? 0.5 : 0.25);
     }
     const x = good[1];
     for (const bad of [`0${x}`, `+${x}`, ` ${x}`, `${x}.0`, `${x},${good[2]}`, `-${x}`]) {
@@ -189,7 +188,7 @@ function scienceTruth(question: string, option: string): boolean {
 Deno.test("science_mc: exactly one true option, at the answer's letter", () => {
   const counts = new Map<string, number>(), expected = new Map<string, number>();
   for (const item of itemsOf(scienceMc) as ScienceItem[]) {
-    const m = item.prompt.match(/^Q:(.+\?) ((?:[A-D]\)\w+ ?)+) =$/)!;
+    const m = item.prompt.match(/^Q:(.+\?) ((?:[1-4]\)\w+ ?)+) =$/)!;
     ok(m, item.prompt);
     const shown = m[2].split(" ").map((o) => o.slice(2));
     deepEqual(shown, item.options);
@@ -201,20 +200,20 @@ Deno.test("science_mc: exactly one true option, at the answer's letter", () => {
       [item.correct],
       item.prompt,
     );
-    equal(item.answer, "ABCD"[item.correct]);
+    equal(item.answer, "1234"[item.correct]);
     counts.set(item.answer, (counts.get(item.answer) ?? 0) + 1);
-    for (const l of "ABCD".slice(0, item.options.length)) {
+    for (const l of "1234".slice(0, item.options.length)) {
       expected.set(l, (expected.get(l) ?? 0) + 1 / item.options.length);
     }
-    for (const bad of ["ABCD"].flatMap((s) => s.split("")).filter((l) => l !== item.answer)) {
+    for (const bad of ["1234"].flatMap((s) => s.split("")).filter((l) => l !== item.answer)) {
       equal(scienceMc.score(item, bad), 0);
     }
-    for (const bad of [item.answer.toLowerCase(), `${item.answer})`, item.options[item.correct]]) {
+    for (const bad of [`0${item.answer}`, `${item.answer})`, item.options[item.correct]]) {
       equal(scienceMc.score(item, bad), 0, `${item.prompt} ${bad}`);
     }
   }
   // The shuffle spreads the right answer evenly over the letters shown.
-  for (const l of "ABCD") {
+  for (const l of "1234") {
     const got = counts.get(l) ?? 0, want = expected.get(l)!;
     ok(Math.abs(got - want) < 0.25 * want, `${l}: ${got} correct, ~${want.toFixed(0)} expected`);
   }
@@ -269,7 +268,7 @@ Deno.test("tool_call: key order and spacing are free; values, names and keys are
   // Schema-valid but wrong: score 0, reward 0.5.
   deepEqual(grade('{"name":"timer","arguments":{"min":6}}'), [0, 0.5]);
   deepEqual(grade('{"name":"heat","arguments":{"c":20}}'), [0, 0.5]);
-  // Schema-invalid: 0 and 0.
+  // Schema-invalid JSON objects: score 0, format credit 0.25.
   for (
     const bad of [
       '{"name":"timer","arguments":{"min":"5"}}', // string, not integer
@@ -281,11 +280,17 @@ Deno.test("tool_call: key order and spacing are free; values, names and keys are
       '{"name":"nap","arguments":{"min":5}}', // unknown tool
       '{"name":"timer"}', // no arguments
       '{"name":"timer","arguments":[5]}', // arguments not an object
+    ]
+  ) deepEqual(grade(bad), [0, 0.25], bad);
+  // Not a JSON object at all: 0 and 0.
+  for (
+    const bad of [
       '{"name":"timer","arguments":{"min":5}', // truncated
       '{"name":"timer","arguments":{"min":5}}}', // trailing brace
       "timer 5",
       "null",
       "5",
+      "[1]",
     ]
   ) deepEqual(grade(bad), [0, 0], bad);
   ok(
@@ -319,4 +324,29 @@ Deno.test("caesar: exact-match score, per-character reward", () => {
   equal(caesar.reward(item, "jgnnqq"), 5 / 6, "extra characters cost");
   equal(caesar.reward(item, "jg"), 0.4);
   equal(caesar.reward(item, ""), 0);
+});
+
+Deno.test("format credit: a wrong answer in the right form earns 0.25, anything else 0", () => {
+  const wm = { id: "w", prompt: "Ann has 3 pens and gets 4 more. How many now?", answer: "7" };
+  equal(wordMath.reward(wm, "7\n"), 1);
+  equal(wordMath.reward(wm, "8"), 0.25);
+  equal(wordMath.reward(wm, "7 or 8"), 0, "two numbers: no answer");
+  equal(wordMath.reward(wm, "many"), 0);
+  const mc: ScienceItem = {
+    id: "s",
+    prompt: "Q:shark is a kind of? 1)bird 2)fish 3)insect =",
+    answer: "2",
+    options: ["bird", "fish", "insect"],
+    correct: 1,
+  };
+  deepEqual(["2", "1", "3", "4", "22", "fish", ""].map((o) => scienceMc.reward(mc, o)), [
+    1,
+    0.25,
+    0.25,
+    0, // not an option shown
+    0,
+    0,
+    0,
+  ]);
+  deepEqual(["2", "1", "3"].map((o) => scienceMc.score(mc, o)), [1, 0, 0]);
 });

@@ -2,16 +2,19 @@
 // panel" that measures forgetting: copy, reversal, sorting, arithmetic, comparison, bracket
 // matching and key-value lookup. Each is a compact `tag:input=` prompt with an exact answer.
 //
-//   copy      cpy:k3xq=           -> k3xq        (2-12 letters/digits)
-//   reverse   rev:abc=            -> cba         (2-12 letters/digits)
-//   sort      srt:3141=           -> 1134        (2-12 digits, or 2-12 letters; by char code)
-//   arith     12+34=  / 57-13=    -> 46 / 44     (operands and results in 0-99)
-//   compare   cmp:47,52=          -> <           (0-999; `<`, `>` or `=`, ~20% equal)
-//   brackets  bal:([)]=           -> no          (1-12 of ()[]; `yes` iff balanced)
-//   lookup    kv:a=3 b=71 c=1;b=  -> 71         (2-6 distinct keys, values 0-99)
+//   copy      cpy:k3xq=           -> k3xq        (2-5 letters/digits)
+//   reverse   rev:abc=            -> cba         (2-4 letters/digits)
+//   sort      srt:314=            -> 134         (2-4 digits, or 2-4 letters; by char code)
+//   arith     12+3=  / 17-13=     -> 15 / 4      (operands 0-20, results 0-40)
+//   compare   cmp:47,52=          -> <           (0-99; `<`, `>` or `=`, ~20% equal)
+//   brackets  bal:([)]=           -> no          (1-8 of ()[]; `yes` iff balanced)
+//   lookup    kv:a=3 b=71 c=1;b=  -> 71         (2-3 distinct keys, values 0-99)
 //
-// Capacity: arith has ~10k distinct prompts (~8k train, ~2k heldout); the others are
-// effectively unbounded (>30k per split). Asking for more than exist throws.
+// The sizes are small on purpose: a ~0.5M-parameter model must learn all seven in a few
+// minutes on two CPU cores (with 2-12-character strings it had not after 11 minutes).
+// Capacity: arith has only ~670 distinct prompts and brackets ~280 balanced ones, so
+// pretraining draws its corpus with repeats (`sampleSkill`); the heldout panel uses distinct
+// prompts (`generateSkill`), never seen in training whatever the seed.
 
 import {
   answerText,
@@ -20,8 +23,9 @@ import {
   type GenerateOptions,
   type LmItem,
   pick,
+  splitOf,
 } from "./items.ts";
-import { permutation, type Rng } from "../../lib/rng.ts";
+import { hashString, permutation, type Rng, rng } from "../../lib/rng.ts";
 
 /** The skills, in a fixed order (mixtures and reports iterate over this). */
 export const SKILL_NAMES = [
@@ -84,10 +88,10 @@ function balancedBrackets(r: Rng, len: number): string {
 /** A bracket string: half balanced, a quarter random, a quarter one-character near misses. */
 function bracketString(r: Rng): string {
   const kind = r.int(4);
-  if (kind <= 1) return balancedBrackets(r, 2 * between(r, 1, 6));
-  if (kind === 2) return randomString(r, "()[]", between(r, 1, 12));
+  if (kind <= 1) return balancedBrackets(r, 2 * between(r, 1, 4));
+  if (kind === 2) return randomString(r, "()[]", between(r, 1, 8));
   // Near miss: one character of a balanced string replaced, so length alone cannot tell.
-  const s = balancedBrackets(r, 2 * between(r, 1, 6));
+  const s = balancedBrackets(r, 2 * between(r, 1, 4));
   const i = r.int(s.length);
   return s.slice(0, i) + pick(r, ["(", ")", "[", "]"]) + s.slice(i + 1);
 }
@@ -96,30 +100,30 @@ function bracketString(r: Rng): string {
 function drawSkill(skill: SkillName, r: Rng): { prompt: string; answer: string } {
   switch (skill) {
     case "copy": {
-      const s = randomString(r, ALNUM, between(r, 2, 12));
+      const s = randomString(r, ALNUM, between(r, 2, 5));
       return { prompt: `cpy:${s}=`, answer: s };
     }
     case "reverse": {
-      const s = randomString(r, ALNUM, between(r, 2, 12));
+      const s = randomString(r, ALNUM, between(r, 2, 4));
       return { prompt: `rev:${s}=`, answer: [...s].reverse().join("") };
     }
     case "sort": {
-      const s = randomString(r, r.int(2) === 0 ? DIGITS : LETTERS, between(r, 2, 12));
+      const s = randomString(r, r.int(2) === 0 ? DIGITS : LETTERS, between(r, 2, 4));
       return { prompt: `srt:${s}=`, answer: [...s].sort().join("") };
     }
     case "arith": {
-      const a = between(r, 0, 99);
+      const a = between(r, 0, 20);
       if (r.int(2) === 0) {
-        const b = between(r, 0, 99 - a);
+        const b = between(r, 0, 20);
         return { prompt: `${a}+${b}=`, answer: String(a + b) };
       }
       const b = between(r, 0, a);
       return { prompt: `${a}-${b}=`, answer: String(a - b) };
     }
     case "compare": {
-      const a = between(r, 0, 999);
-      // Uniform pairs are almost never equal; force ~20% so `=` is learnt too.
-      const b = r.int(5) === 0 ? a : between(r, 0, 999);
+      const a = between(r, 0, 99);
+      // Uniform pairs are rarely equal; force ~20% so `=` is learnt too.
+      const b = r.int(5) === 0 ? a : between(r, 0, 99);
       return { prompt: `cmp:${a},${b}=`, answer: a < b ? "<" : a > b ? ">" : "=" };
     }
     case "brackets": {
@@ -127,7 +131,7 @@ function drawSkill(skill: SkillName, r: Rng): { prompt: string; answer: string }
       return { prompt: `bal:${s}=`, answer: isBalanced(s) ? "yes" : "no" };
     }
     case "lookup": {
-      const keys = permutation(26, r).slice(0, between(r, 2, 6)).map((k) => LETTERS[k]);
+      const keys = permutation(26, r).slice(0, between(r, 2, 3)).map((k) => LETTERS[k]);
       const values = keys.map(() => between(r, 0, 99));
       const q = r.int(keys.length);
       const table = keys.map((k, i) => `${k}=${values[i]}`).join(" ");
@@ -149,6 +153,22 @@ export function generateSkill(name: SkillName, opts: GenerateOptions): SkillItem
     ...opts,
     draw: (r) => ({ skill: name, ...drawSkill(name, r) }),
   });
+}
+
+/**
+ * `opts.n` items of one skill drawn independently from `opts.split` (repeats allowed, as in a
+ * pretraining corpus); deterministic in the seed. Only prompts of the split are kept.
+ */
+export function sampleSkill(name: SkillName, opts: GenerateOptions): SkillItem[] {
+  const r = rng(opts.seed, hashString(`corpus:${name}`), hashString(opts.split));
+  const items: SkillItem[] = [];
+  while (items.length < opts.n) {
+    const x = drawSkill(name, r);
+    if (splitOf(name, x.prompt) === opts.split) {
+      items.push({ skill: name, ...x, id: `${name}/${opts.split}/${items.length}` });
+    }
+  }
+  return items;
 }
 
 /** 1 when the output (trailing whitespace removed) is exactly the answer, else 0. */
