@@ -6,8 +6,8 @@
 import { VOCAB_SIZE } from "../models/char_tokenizer.ts";
 import type { LmRecipe, LmTrainerSpec } from "./lm_runner.ts";
 
-const SFT = { lr: 1e-3, steps: 40, batch: 16 } as const;
-const RL = { lr: 1e-3, steps: 12, batch: 8 } as const;
+const SFT = { lr: 3e-4, steps: 40, batch: 16 } as const;
+const RL = { lr: 3e-4, steps: 12, batch: 8 } as const;
 const G = { group: 4, mu: 1 } as const;
 
 /** The default CPT recipe (bench lm). */
