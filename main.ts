@@ -28,7 +28,8 @@ const LM_RECIPES: Readonly<Record<string, LmRecipe>> = { lm: lmRecipe, lm_full: 
 const HELP = `forgetbench: which fine-tuning methods forget less, and does KL(π0‖π) predict it?
 
 Usage:
-  deno task bench [RECIPE] [options]   run a recipe (name or path to a .ts file)
+  deno task bench [RECIPE] [options]   run a recipe (name or path to a .ts file); "bench lm" runs
+                                       continual post-training of the tiny LM (lm_full: all trainers)
   deno run -A main.ts tasks            list tasks
   deno run -A main.ts trainers         list trainers
   deno run -A main.ts recipes          list recipes
@@ -48,7 +49,9 @@ Options for bench:
   --quiet          print nothing but errors
   -h, --help       this help
 
-Outputs: leaderboard.csv, summary.csv, fit.csv, timings.csv, train_log.jsonl, manifest.json.
+Outputs: leaderboard.csv, summary.csv, fit.csv, timings.csv, train_log.jsonl, manifest.json;
+the lm recipes also write matrix.csv and kl_points.csv (and take only --out, --cache, --device,
+--seeds, --quiet).
 
 Options for eval:
   --model M        a local model folder (config.json, tokenizer.json, tokenizer_config.json,

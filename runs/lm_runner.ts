@@ -521,33 +521,53 @@ export async function runLmRecipe(recipe: LmRecipe, opts: LmRunOptions): Promise
     }
   }
 
-  // Forgetting against KL across every stage of every run (METRICS.md: forgetting ≈ a·KL + b·KL²).
+  // Forgetting against KL (METRICS.md: forgetting ≈ a·KL + b·KL² (+ c)), over every stage of
+  // every run, and over runs (each run's mean KL against its end-of-sequence forgetting).
   const fits: Record<string, string | number>[] = [];
-  for (const predictor of ["kl_forward", "kl_prev"] as const) {
-    for (const target of ["general_drop", "prior_drop"] as const) {
+  const stageSets = (["kl_forward", "kl_prev"] as const).flatMap((predictor) =>
+    (["general_drop", "prior_drop"] as const).map((target) => {
       const ps = points.filter((p) => Number.isFinite(p[target]) && Number.isFinite(p[predictor]));
-      if (ps.length < 3) continue;
-      // METRICS.md's law a·KL + b·KL² through the origin, with "+ c", and a straight line.
-      for (const [degree, intercept] of [[2, false], [2, true], [1, true]] as const) {
-        try {
-          const f = fitPolynomial(ps.map((p) => p[predictor]), ps.map((p) => p[target]), {
-            degree,
-            intercept,
-            names: { x: predictor, y: target },
-          });
-          fits.push({
-            predictor,
-            target,
-            form: f.form,
-            c0: f.coefficients[0],
-            c1: f.coefficients[1],
-            c2: f.coefficients[2] ?? 0,
-            r2: f.r2,
-            n: f.n,
-          });
-        } catch (e) {
-          if (!(e instanceof RangeError)) throw e; // too few distinct KL values: no fit
-        }
+      return {
+        scope: "stage",
+        predictor,
+        target,
+        x: ps.map((p) => p[predictor]),
+        y: ps.map((p) => p[target]),
+      };
+    })
+  );
+  const runSets = (["general_drop", "forgetting"] as const).map((target) => {
+    const rs = leader.filter((r) => Number.isFinite(r.forgetting) || target === "general_drop");
+    return {
+      scope: "run",
+      predictor: "kl_forward_mean",
+      target,
+      x: rs.map((r) => r.kl_forward_mean),
+      y: rs.map((r) => (target === "general_drop" ? -r.general_drift : r.forgetting)),
+    };
+  });
+  for (const set of [...stageSets, ...runSets]) {
+    if (set.x.length < 3) continue;
+    for (const [degree, intercept] of [[2, false], [2, true], [1, true]] as const) {
+      try {
+        const f = fitPolynomial(set.x, set.y, {
+          degree,
+          intercept,
+          names: { x: set.predictor, y: set.target },
+        });
+        fits.push({
+          scope: set.scope,
+          predictor: set.predictor,
+          target: set.target,
+          form: f.form,
+          c0: f.coefficients[0],
+          c1: f.coefficients[1],
+          c2: f.coefficients[2] ?? 0,
+          r2: f.r2,
+          n: f.n,
+        });
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e; // too few distinct KL values: no fit
       }
     }
   }
@@ -590,7 +610,7 @@ export async function runLmRecipe(recipe: LmRecipe, opts: LmRunOptions): Promise
       "general_drop",
       "prior_drop",
     ]),
-    "fit.csv": toCsv(fits, ["predictor", "target", "form", "c0", "c1", "c2", "r2", "n"]),
+    "fit.csv": toCsv(fits, ["scope", "predictor", "target", "form", "c0", "c1", "c2", "r2", "n"]),
     "timings.csv": toCsv(timings, ["trainer", "seed", "order", "train_seconds", "eval_seconds"]),
     "train_log.jsonl": trainLog.join("\n") + "\n",
   };

@@ -99,6 +99,17 @@ const BAD: [string, string[], RegExp, Record<string, string>?][] = [
     /--trainers: 'nope' is not a variant of recipe 'smoke'/,
   ],
   ["unknown flag", ["bench", "smoke", "--frobnicate"], /Unknown option '--frobnicate'/],
+  [
+    "lm recipe with --lrs",
+    ["bench", "lm", "--lrs", "1e-3"],
+    /--lrs does not apply to the lm recipe/,
+  ],
+  ["lm recipe with a bad seed", ["bench", "lm", "--seeds", "1,x"], /--seeds: 'x' is not a number/],
+  [
+    "lm recipe with a bad device",
+    ["bench", "lm", "--device", "tpu"],
+    /--device/,
+  ],
   ["unknown command", ["train"], /unknown command 'train'/],
   // Deno's WebGPU finds no adapter when told to use a backend this OS lacks: a machine without a GPU driver.
   [
@@ -142,6 +153,10 @@ Deno.test("a recipe file with an unknown trainer or a bad field is rejected nami
     [
       { ...base, trainers: [{ name: "g", trainer: "grpo", options: { group: 0 } }] },
       /bad_recipe\.ts: trainers\[0\]\.options\.group: must be ≥ 1, got 0/,
+    ],
+    [
+      { ...base, trainers: [{ name: "r", trainer: "replay" }] },
+      /bad_recipe\.ts: trainers\[0\]\.trainer: 'replay' trains on a task sequence/,
     ],
   ];
   for (const [recipe, message] of cases) {
