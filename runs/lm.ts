@@ -58,7 +58,7 @@ const more: LmTrainerSpec[] = [
   { trainer: "replay", options: { fraction: 0.25 }, ...SFT },
 ];
 
-/** Every LM trainer, two task orders (lm_full; about an hour on two cores). */
+/** Every LM trainer, two task orders (lm_full: 36 runs, ~40 min on two cores, estimated from lm). */
 export const fullRecipe: LmRecipe = {
   ...recipe,
   id: "lm_full",
