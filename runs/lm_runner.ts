@@ -323,6 +323,15 @@ export async function runLmRecipe(recipe: LmRecipe, opts: LmRunOptions): Promise
   const timings: Record<string, string | number>[] = [], trainLog: string[] = [];
   const totalRuns = recipe.trainers.length * recipe.seeds.length * orders.length;
   let runIndex = 0;
+  // Progress: an ETA from the stages done so far (a joint stage counts as T stages).
+  const totalStages = totalRuns * recipe.tasks.length;
+  let stagesDone = 0;
+  const tRuns = performance.now();
+  const eta = () => {
+    const left = (totalStages - stagesDone) * (performance.now() - tRuns) / 1000 / stagesDone;
+    const m = Math.floor(left / 60), sec = String(Math.round(left % 60)).padStart(2, "0");
+    return stagesDone > 0 ? `· ETA ${m}m${sec}s` : "";
+  };
 
   for (const [ti, spec] of recipe.trainers.entries()) {
     const trainer = trainers[ti], name = spec.name ?? spec.trainer;
@@ -411,6 +420,7 @@ export async function runLmRecipe(recipe: LmRecipe, opts: LmRunOptions): Promise
           kp /= newTasks.length;
           tree.dispose(stageStart);
           evalSeconds += (performance.now() - e0) / 1000;
+          stagesDone += plan.kind === "joint" ? seen.length : 1;
           const row = recipe.tasks.map((t) => acc.get(t)!);
           rows.push(row);
           stageOf.push(stage);
@@ -441,7 +451,9 @@ export async function runLmRecipe(recipe: LmRecipe, opts: LmRunOptions): Promise
           log(
             `${label} stage ${stage} (${task}): ${
               recipe.tasks.map((t) => `${t} ${acc.get(t)!.toFixed(2)}`).join(" ")
-            } general ${panelMean(panel).toFixed(3)} KL(π0‖π) ${kf.toFixed(2)} · ${elapsed()}`,
+            } general ${panelMean(panel).toFixed(3)} KL(π0‖π) ${
+              kf.toFixed(2)
+            } · ${elapsed()} ${eta()}`,
           );
         }
         tree.dispose(policy.params);
