@@ -14,16 +14,16 @@ import { writeTextAtomic } from "../lib/atomic.ts";
 import { UsageError } from "../lib/errors.ts";
 import { hashString, permutation, rng } from "../lib/rng.ts";
 import {
-  averageAccuracy,
-  backwardTransfer,
-  forgetting,
-  forwardTransfer,
-  generalDrift,
-  plasticity,
-} from "../evals/continual.ts";
+  forgettingLaw,
+  forgettingSoFar,
+  type LawFit,
+  type LawPoints,
+  type RunScores,
+  scoreRun,
+  type SeedSummary,
+  summarizeSeeds,
+} from "../evals/cpt.ts";
 import { toCsv } from "../evals/csv.ts";
-import { fitPolynomial } from "../evals/fit.ts";
-import { meanCI } from "../evals/stats.ts";
 import { BOS_ID, decode, encode, NEWLINE_ID } from "../models/char_tokenizer.ts";
 import type { Device } from "../models/engine.ts";
 import { type LlamaModelConfig, type LlamaParams, sample, scoreKl } from "../models/llama.ts";
@@ -93,19 +93,11 @@ interface MatrixRow {
 }
 
 /** One leaderboard row: a trainer × seed × order. */
-export interface LmLeaderRow {
+export interface LmLeaderRow extends RunScores {
   trainer: string;
   seed: number;
   order: number;
   tasks: string;
-  avg_accuracy: number;
-  plasticity: number;
-  forgetting: number;
-  bwt: number;
-  fwt: number;
-  general_base: number;
-  general_final: number;
-  general_drift: number;
   kl_forward_mean: number;
   instances_used: number;
 }
@@ -251,12 +243,50 @@ export function mixedBatches(
   };
 }
 
+/**
+ * The point sets of the forgetting law: per stage, KL to π0 or to the previous stage against
+ * the general panel's drop or the earlier tasks' forgetting so far; per run, the mean KL to π0
+ * against the final general drop (every run) or forgetting F (sequential runs).
+ */
+function lawPoints(points: readonly KlPoint[], leader: readonly LmLeaderRow[]): LawPoints[] {
+  const stage = (["kl_forward", "kl_prev"] as const).flatMap((predictor) =>
+    (["general_drop", "prior_drop"] as const).map((target) => {
+      const ps = points.filter((p) => Number.isFinite(p[target]) && Number.isFinite(p[predictor]));
+      return {
+        scope: "stage",
+        predictor,
+        target,
+        x: ps.map((p) => p[predictor]),
+        y: ps.map((p) => p[target]),
+      };
+    })
+  );
+  const seq = leader.filter((r) => Number.isFinite(r.forgetting));
+  return [
+    ...stage,
+    {
+      scope: "run",
+      predictor: "kl_forward_mean",
+      target: "general_drop",
+      x: leader.map((r) => r.kl_forward_mean),
+      y: leader.map((r) => -r.general_drift),
+    },
+    {
+      scope: "run",
+      predictor: "kl_forward_mean",
+      target: "forgetting",
+      x: seq.map((r) => r.kl_forward_mean),
+      y: seq.map((r) => r.forgetting),
+    },
+  ];
+}
+
 /** What a finished recipe returns (besides the files). */
 export interface LmRunResult {
   readonly out: string;
   readonly leaderboard: readonly LmLeaderRow[];
-  readonly summary: readonly Record<string, string | number>[];
-  readonly fits: readonly Record<string, string | number>[];
+  readonly summary: readonly SeedSummary[];
+  readonly fits: readonly LawFit[];
   readonly basePanel: Readonly<Record<string, number>>;
   readonly seconds: number;
 }
@@ -427,16 +457,10 @@ export async function runLmRecipe(recipe: LmRecipe, opts: LmRunOptions): Promise
           panels.push(panelMean(panel));
           klForward.push(kf);
           // Forgetting so far on the tasks trained before this stage (max-based, as F).
-          const doneCols = plan.kind === "joint"
+          const done = plan.kind === "joint"
             ? []
             : seen.slice(0, -1).map((t) => recipe.tasks.indexOf(t));
-          const priorDrop = doneCols.length
-            ? doneCols.reduce(
-              (a, c) => a + Math.max(...rows.slice(1, -1).map((r) => r[c])) - row[c],
-              0,
-            ) /
-              doneCols.length
-            : NaN;
+          const priorDrop = forgettingSoFar(rows, done);
           points.push({
             trainer: name,
             seed,
@@ -471,21 +495,14 @@ export async function runLmRecipe(recipe: LmRecipe, opts: LmRunOptions): Promise
         );
         // Scores are computed with tasks in the run's order (columns = training order).
         const cols = order.map((t) => recipe.tasks.indexOf(t));
-        const R = rows.map((r) => cols.map((c) => r[c]));
-        const full = plan.kind !== "joint";
         leader.push({
           trainer: name,
           seed,
           order: oi,
           tasks: order.join(">"),
-          avg_accuracy: averageAccuracy(full ? R : [R[0], ...order.map(() => R[1])]),
-          plasticity: full ? plasticity(R) : NaN,
-          forgetting: full ? forgetting(R) : NaN,
-          bwt: full ? backwardTransfer(R) : NaN,
-          fwt: full ? forwardTransfer(R) : NaN,
-          general_base: panels[0],
-          general_final: panels[panels.length - 1],
-          general_drift: generalDrift(panels[0], panels[panels.length - 1]),
+          ...scoreRun(rows.map((r) => cols.map((c) => r[c])), panels, {
+            joint: plan.kind === "joint",
+          }),
           kl_forward_mean: klForward.reduce((a, b) => a + b, 0) / klForward.length,
           instances_used: instances,
         });
@@ -501,7 +518,7 @@ export async function runLmRecipe(recipe: LmRecipe, opts: LmRunOptions): Promise
   }
 
   // Means and 95% CIs over seeds, per trainer and order.
-  const metrics = [
+  const summary = summarizeSeeds(leader, [
     "avg_accuracy",
     "plasticity",
     "forgetting",
@@ -510,79 +527,8 @@ export async function runLmRecipe(recipe: LmRecipe, opts: LmRunOptions): Promise
     "general_drift",
     "kl_forward_mean",
     "instances_used",
-  ] as const;
-  const summary: Record<string, string | number>[] = [];
-  for (const spec of recipe.trainers) {
-    const name = spec.name ?? spec.trainer;
-    for (const [oi] of orders.entries()) {
-      const rs = leader.filter((r) => r.trainer === name && r.order === oi);
-      for (const m of metrics) {
-        const xs = rs.map((r) => r[m]).filter((v) => Number.isFinite(v));
-        if (xs.length === 0) continue;
-        const ci = meanCI(xs);
-        summary.push({
-          trainer: name,
-          order: oi,
-          metric: m,
-          mean: ci.mean,
-          ci95_lo: ci.lo,
-          ci95_hi: ci.hi,
-          n: ci.n,
-        });
-      }
-    }
-  }
-
-  // Forgetting against KL (METRICS.md: forgetting ≈ a·KL + b·KL² (+ c)), over every stage of
-  // every run, and over runs (each run's mean KL against its end-of-sequence forgetting).
-  const fits: Record<string, string | number>[] = [];
-  const stageSets = (["kl_forward", "kl_prev"] as const).flatMap((predictor) =>
-    (["general_drop", "prior_drop"] as const).map((target) => {
-      const ps = points.filter((p) => Number.isFinite(p[target]) && Number.isFinite(p[predictor]));
-      return {
-        scope: "stage",
-        predictor,
-        target,
-        x: ps.map((p) => p[predictor]),
-        y: ps.map((p) => p[target]),
-      };
-    })
-  );
-  const runSets = (["general_drop", "forgetting"] as const).map((target) => {
-    const rs = leader.filter((r) => Number.isFinite(r.forgetting) || target === "general_drop");
-    return {
-      scope: "run",
-      predictor: "kl_forward_mean",
-      target,
-      x: rs.map((r) => r.kl_forward_mean),
-      y: rs.map((r) => (target === "general_drop" ? -r.general_drift : r.forgetting)),
-    };
-  });
-  for (const set of [...stageSets, ...runSets]) {
-    if (set.x.length < 3) continue;
-    for (const [degree, intercept] of [[2, false], [2, true], [1, true]] as const) {
-      try {
-        const f = fitPolynomial(set.x, set.y, {
-          degree,
-          intercept,
-          names: { x: set.predictor, y: set.target },
-        });
-        fits.push({
-          scope: set.scope,
-          predictor: set.predictor,
-          target: set.target,
-          form: f.form,
-          c0: f.coefficients[0],
-          c1: f.coefficients[1],
-          c2: f.coefficients[2] ?? 0,
-          r2: f.r2,
-          n: f.n,
-        });
-      } catch (e) {
-        if (!(e instanceof RangeError)) throw e; // too few distinct KL values: no fit
-      }
-    }
-  }
+  ]);
+  const fits = forgettingLaw(lawPoints(points, leader));
 
   const files: Record<string, string> = {
     "matrix.csv": toCsv(matrix, ["trainer", "seed", "order", "stage", "task", "accuracy"]),
