@@ -3,7 +3,7 @@
 // multi-task upper bound over two seeds; sized for ≤ 15 minutes on two CPU cores
 // (`deno task bench lm`). `lm_full` adds the other trainers and a second task order.
 
-import { VOCAB_SIZE } from "../models/char_tokenizer.ts";
+import { DEFAULT_LM_CONFIG, DEFAULT_LM_TRAINING } from "./lm_base.ts";
 import type { LmRecipe, LmTrainerSpec } from "./lm_runner.ts";
 
 const SFT = { lr: 3e-4, steps: 40, batch: 16 } as const;
@@ -14,27 +14,7 @@ const G = { group: 4, mu: 1 } as const;
 export const recipe: LmRecipe = {
   id: "lm",
   description: "continual post-training of a tiny LM: SFT vs GRPO vs RIF-RFT vs multi-task",
-  base: {
-    config: {
-      model_type: "llama",
-      vocab_size: VOCAB_SIZE,
-      hidden_size: 128,
-      intermediate_size: 256,
-      num_hidden_layers: 3,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-      head_dim: 32,
-      rms_norm_eps: 1e-5,
-      rope_theta: 10000,
-      max_position_embeddings: 128,
-      tie_word_embeddings: true,
-    },
-    seed: 0,
-    steps: 600,
-    batch: 32,
-    lr: 3e-3,
-    itemsPerSkill: 4000,
-  },
+  base: { config: DEFAULT_LM_CONFIG, seed: 0, ...DEFAULT_LM_TRAINING },
   tasks: ["many_answers", "word_math", "science_mc", "tool_call"],
   orders: 1,
   seeds: [1, 2],
