@@ -13,6 +13,7 @@ import { tree } from "@jax-js/jax";
 import { writeTextAtomic } from "../lib/atomic.ts";
 import { UsageError } from "../lib/errors.ts";
 import { hashString, permutation, rng } from "../lib/rng.ts";
+import { batchOrder } from "../trainers/batches.ts";
 import {
   forgettingLaw,
   forgettingSoFar,
@@ -227,19 +228,10 @@ export function mixedBatches(
 ): (batch: number, seed: number) => () => number[] {
   return (batch, seed) => {
     const nOld = pool.length ? Math.round(fraction * batch) : 0;
-    const draw = (xs: readonly number[], salt: number) => {
-      const r = rng(seed, salt);
-      let order: number[] = [], at = xs.length;
-      return () => {
-        if (at >= xs.length) [order, at] = [permutation(xs.length, r), 0];
-        return xs[order[at++]];
-      };
-    };
-    const a = draw(cur, 0xc0), b = draw(pool, 0x01d);
-    return () => [
-      ...Array.from({ length: batch - nOld }, a),
-      ...Array.from({ length: nOld }, b),
-    ];
+    // Each pool shuffled epoch-wise on its own stream (trainers/batches.ts).
+    const a = batchOrder(cur.length, batch - nOld, seed);
+    const b = batchOrder(Math.max(pool.length, 1), nOld, (seed ^ 0x01d) >>> 0);
+    return () => [...a().map((i) => cur[i]), ...b().map((i) => pool[i])];
   };
 }
 
