@@ -8,20 +8,13 @@ import { UsageError } from "../lib/errors.ts";
 import { BOS_ID, encode } from "../models/char_tokenizer.ts";
 import { llamaForward, padBatch } from "../models/llama.ts";
 import { SKILL_NAMES } from "../tasks/lm/skills.ts";
-import { DEFAULT_LM_CONFIG, type LmBaseOptions, pretrainLmBase } from "./lm_base.ts";
+import { type LmBaseOptions, pretrainLmBase } from "./lm_base.ts";
+import { TINY_LM_CONFIG } from "../tests/tiny_lm.ts";
 
 // jax-js's wasm worker pool outlives each test.
 const sanitize = { sanitizeOps: false, sanitizeResources: false };
 
-const TINY = {
-  ...DEFAULT_LM_CONFIG,
-  hidden_size: 32,
-  intermediate_size: 64,
-  num_hidden_layers: 1,
-  num_attention_heads: 2,
-  num_key_value_heads: 1,
-  head_dim: 16,
-};
+const TINY = TINY_LM_CONFIG;
 
 function options(cacheDir: string): LmBaseOptions {
   return {

@@ -32,7 +32,7 @@ import { DOWNSTREAM_TASKS, type LmTask } from "../tasks/lm/downstream.ts";
 import { type LmItem, MAX_ANSWER, MAX_JSON_ANSWER } from "../tasks/lm/items.ts";
 import { SKILL_NAMES } from "../tasks/lm/skills.ts";
 import { getTrainer, planOf, type StepLog, type Trainer } from "../trainers/mod.ts";
-import { generalPanel, pretrainLmBase } from "./lm_base.ts";
+import { generalPanel, type LmBaseOptions, pretrainLmBase } from "./lm_base.ts";
 import { type LmInstance, lmLearner, type LmPolicy } from "./lm_learner.ts";
 import { provenance } from "./manifest.ts";
 
@@ -53,14 +53,11 @@ export interface LmTrainerSpec {
 export interface LmRecipe {
   readonly id: string;
   readonly description: string;
-  readonly base: {
-    readonly config: LlamaModelConfig;
-    readonly seed: number;
-    readonly steps: number;
-    readonly batch: number;
-    readonly lr: number;
-    readonly itemsPerSkill: number;
-  };
+  /** The base model's pretraining (runs/lm_base.ts; cache, device and panel size come from the run). */
+  readonly base: Pick<
+    LmBaseOptions,
+    "config" | "seed" | "steps" | "batch" | "lr" | "itemsPerSkill"
+  >;
   /** Downstream task names in the first order. */
   readonly tasks: readonly string[];
   /** Task orders: 1 = as listed, 2 adds the reverse, more add seeded shuffles. */

@@ -6,6 +6,7 @@ import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { parse } from "csv-parse/sync";
 import { UsageError } from "../lib/errors.ts";
 import { recipe as lm } from "./lm.ts";
+import { TINY_LM_CONFIG } from "../tests/tiny_lm.ts";
 import {
   checkLmRecipe,
   type LmRecipe,
@@ -22,15 +23,7 @@ const TINY: LmRecipe = {
   id: "lm_tiny",
   base: {
     ...lm.base,
-    config: {
-      ...lm.base.config,
-      hidden_size: 32,
-      intermediate_size: 64,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      num_key_value_heads: 1,
-      head_dim: 16,
-    },
+    config: TINY_LM_CONFIG,
     steps: 30,
     batch: 16,
     lr: 1e-2,

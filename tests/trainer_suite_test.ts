@@ -29,6 +29,7 @@ import {
   type LlamaParams,
 } from "../models/llama.ts";
 import { lmLearner, type LmPolicy } from "../runs/lm_learner.ts";
+import { TINY_LM_CONFIG } from "./tiny_lm.ts";
 import { answerText } from "../tasks/lm/items.ts";
 import {
   type ClassificationData,
@@ -141,20 +142,7 @@ const MLP: Family = {
 
 // ---- lm ----
 
-const LM_CONFIG: LlamaModelConfig = {
-  model_type: "llama",
-  vocab_size: VOCAB_SIZE,
-  hidden_size: 32,
-  intermediate_size: 64,
-  num_hidden_layers: 1,
-  num_attention_heads: 2,
-  num_key_value_heads: 1,
-  head_dim: 16,
-  rms_norm_eps: 1e-5,
-  rope_theta: 10000,
-  max_position_embeddings: 32,
-  tie_word_embeddings: true,
-};
+const LM_CONFIG: LlamaModelConfig = { ...TINY_LM_CONFIG, max_position_embeddings: 32 };
 const PROMPTS = Array.from({ length: N }, (_, i) => [BOS_ID, ...encode(`p:${digit(i)}=`)]);
 const DIGIT_ID = encode("0")[0];
 
