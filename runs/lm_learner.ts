@@ -207,8 +207,3 @@ export function lmLearner(
     },
   };
 }
-
-/** Frees an LM policy's weights. */
-export function disposeLmPolicy(policy: LmPolicy): void {
-  tree.dispose(policy.params);
-}

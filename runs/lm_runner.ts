@@ -276,7 +276,6 @@ export interface LmRunResult {
   readonly leaderboard: readonly LmLeaderRow[];
   readonly summary: readonly SeedSummary[];
   readonly fits: readonly LawFit[];
-  readonly basePanel: Readonly<Record<string, number>>;
   readonly seconds: number;
 }
 
@@ -581,7 +580,6 @@ export async function runLmRecipe(recipe: LmRecipe, opts: LmRunOptions): Promise
     leaderboard: leader,
     summary,
     fits,
-    basePanel,
     seconds: (performance.now() - t0) / 1000,
   };
 }

@@ -2,8 +2,15 @@
 // from the prompt, strict exact-match scoring, and the length and character bounds.
 
 import { deepEqual, equal, notDeepEqual, ok } from "node:assert/strict";
-import { isPrintableAscii, MAX_ANSWER, MAX_PROMPT } from "./items.ts";
-import { generateSkill, isBalanced, scoreSkill, SKILL_NAMES, type SkillItem } from "./skills.ts";
+import { isPrintableAscii, MAX_ANSWER, MAX_PROMPT, splitOf } from "./items.ts";
+import {
+  generateSkill,
+  isBalanced,
+  sampleSkill,
+  scoreSkill,
+  SKILL_NAMES,
+  type SkillItem,
+} from "./skills.ts";
 
 const N = 100; // arith has only ~140 distinct heldout prompts
 const sets = new Map(
@@ -115,4 +122,18 @@ Deno.test("skills: lengths within bounds, printable ASCII, every answer class pr
 Deno.test("isBalanced: nesting and kinds must match", () => {
   for (const s of ["", "()", "[]", "([])", "()[]", "[([]())]"]) ok(isBalanced(s), s);
   for (const s of ["(", ")", "(]", "([)]", "())(", "[[]"]) ok(!isBalanced(s), s);
+});
+
+Deno.test("sampleSkill: a corpus with repeats, only of its split, the same for the same seed", () => {
+  // arith has ~540 train prompts: 2,000 draws must repeat some, which generateSkill cannot.
+  const corpus = sampleSkill("arith", { seed: 3, n: 2000, split: "train" });
+  equal(corpus.length, 2000);
+  ok(new Set(corpus.map((i) => i.prompt)).size < 2000, "no repeats");
+  ok(corpus.every((i) => splitOf("arith", i.prompt) === "train" && i.skill === "arith"));
+  const heldout = new Set(
+    generateSkill("arith", { seed: 0, n: 100, split: "heldout" }).map((i) => i.prompt),
+  );
+  ok(corpus.every((i) => !heldout.has(i.prompt)), "a heldout prompt in the corpus");
+  deepEqual(sampleSkill("arith", { seed: 3, n: 2000, split: "train" }), corpus);
+  notDeepEqual(sampleSkill("arith", { seed: 4, n: 2000, split: "train" }), corpus);
 });
