@@ -2,69 +2,66 @@
 // on stderr and exit code 2; nothing is written before validation passes.
 //
 //   deno task bench [recipe]        run a recipe (default parity_mnist), write results/<recipe>/
-//   deno run main.ts tasks          list registered tasks
-//   deno run main.ts trainers       list registered trainers
-//   deno run main.ts recipes        list registered recipes
-//   deno task eval --model DIR|HUB_ID --tasks a,b     evaluate an ONNX LM on text benchmarks
+//   deno task report DIR            rebuild a result folder's CSVs from its records
+//   deno task eval --model M --tasks a,b     evaluate a model on benchmarks
 //   deno task score --task T --data FILE --predictions FILE   score another tool's outputs
+//   deno run main.ts tasks | trainers | recipes | families     list the registries
 
 import { parseArgs } from "node:util";
 import { UsageError } from "./lib/errors.ts";
-import { parseDevice } from "./models/engine.ts";
-import { loadRecipe, RECIPES } from "./runs/mod.ts";
-import type { Recipe } from "./runs/recipe.ts";
-import { type BenchResult, runRecipe } from "./runs/runner.ts";
-import { getTextTask, TASK_LIST } from "./tasks/mod.ts";
-import { resolveTasks, runEval, runScore, type TextRunResult } from "./runs/text_run.ts";
-import type { OnnxDtype } from "./models/onnx_lm.ts";
 import { cacheRoot } from "./lib/hub.ts";
+import { parseDevice } from "./models/engine.ts";
+import { FAMILIES } from "./models/families.ts";
+import type { OnnxDtype } from "./models/onnx_lm.ts";
+import { type BenchResult, runRecipe } from "./runs/pipeline.ts";
+import type { ResolvedRecipe } from "./runs/recipe.ts";
+import { type LoadedRecipe, loadRecipe, RECIPES } from "./runs/recipes/mod.ts";
+import { writeReport } from "./runs/report.ts";
+import { resolveTasks, runEval, type RunResult, runScore } from "./runs/eval.ts";
+import { getTask, TASK_LIST } from "./tasks/mod.ts";
 import { TRAINERS } from "./trainers/mod.ts";
-import { fullRecipe as lmFull, recipe as lmRecipe } from "./runs/lm.ts";
-import { type LmRecipe, type LmRunResult, runLmRecipe } from "./runs/lm_runner.ts";
-
-/** The continual LM recipes (runs/lm_runner.ts), beside the classifier recipes of runs/mod.ts. */
-const LM_RECIPES: Readonly<Record<string, LmRecipe>> = { lm: lmRecipe, lm_full: lmFull };
 
 const HELP = `forgetbench: which fine-tuning methods forget less, and does KL(π0‖π) predict it?
 
 Usage:
-  deno task bench [RECIPE] [options]   run a recipe (name or path to a .ts file); "bench lm" runs
-                                       continual post-training of the tiny LM (lm_full: all trainers)
-  deno run -A main.ts tasks            list tasks
-  deno run -A main.ts trainers         list trainers
-  deno run -A main.ts recipes          list recipes
+  deno task bench [RECIPE] [options]   run a recipe: a name (see recipes) or a path to a .ts file
+                                       exporting \`recipe\`; default parity_mnist
+  deno task report DIR                 rebuild DIR's CSVs and manifest hashes from records.jsonl
   deno task eval --model M --tasks LIST [options]
-                                       evaluate an ONNX language model on text benchmarks
-  deno task score --task T --data FILE --predictions FILE [options]
+                                       evaluate a model on benchmarks
+  deno task score --task T --data PATH --predictions FILE [options]
                                        score predictions made by any other tool
+  deno run -A main.ts tasks | trainers | recipes | families
+                                       list the registries
 
-Options for bench:
+Options for bench (every recipe):
   --out DIR        result folder (default results/<recipe id>)
-  --cache DIR      base-model cache folder (default results/cache)
-  --device D       wasm (default), webgpu, or cpu
-  --seeds LIST     override the recipe's fine-tuning seeds, e.g. 1,2,3
-  --lrs LIST       override every trainer's learning rates, e.g. 1e-3,3e-3
-  --steps LIST     override the step budgets (checkpoints), e.g. 25,50
-  --trainers LIST  run only these trainer variants (names from the recipe)
+  --cache DIR      cache root: pretrained base models (bases/), hub data (datasets/) and models
+                   (models/); default $FORGETBENCH_CACHE, $XDG_CACHE_HOME/forgetbench or
+                   ~/.cache/forgetbench
+  --device D       jax-js device of trained models: wasm (default), webgpu, or cpu
+  --seeds LIST     the fine-tuning seeds, e.g. 1,2,3
+  --lrs LIST       every variant's learning rates, e.g. 1e-3,3e-3
+  --steps LIST     every variant's evaluation checkpoints per stage; the largest is the budget
+  --trainers LIST  run only these variants (names from the recipe)
+  --data PATH      a folder with the benchmarks' data files (as for eval)
+  --offline        never download (also HF_HUB_OFFLINE=1)
   --quiet          print nothing but errors
   -h, --help       this help
 
-Outputs: leaderboard.csv, summary.csv, fit.csv, timings.csv, train_log.jsonl, manifest.json;
-the lm recipes also write matrix.csv and kl_points.csv (and take only --out, --cache, --device,
---seeds, --quiet).
+Outputs of bench: records.jsonl (every evaluation, KL and training step, appended as the work
+runs), samples.jsonl (every item's output), matrix.csv, leaderboard.csv, summary.csv, stages.csv,
+fit.csv, timings.csv and manifest.json; docs/metrics.md defines every column.
 
 Options for eval:
-  --model M        a local model folder (config.json, tokenizer.json, tokenizer_config.json,
-                   onnx/model.onnx; a LLaVA also needs its processor files and ONNX sessions)
-                   or a Hugging Face hub id (org/name)
-  --tasks LIST     text benchmarks, e.g. hellaswag,mmlu_pro (or all; see tasks)
+  --model M        a model folder or hub id: ONNX (config.json, tokenizer files, onnx/model.onnx)
+  --tasks LIST     benchmarks, e.g. hellaswag,mmlu_pro (or all; see tasks)
   --limit N        score only the first N items of each task
   --device D       cpu (default), cuda or webgpu (ONNX Runtime execution providers)
   --dtype T        which ONNX weights: fp32 (default), fp16, q8, q4, ...
   --data PATH      a folder with the tasks' files (PATH/<task>/<hub path or file name>), or
                    one task's test file; otherwise the cache, then the hub
-  --cache DIR      dataset and model cache (default $FORGETBENCH_CACHE, $XDG_CACHE_HOME/forgetbench
-                   or ~/.cache/forgetbench)
+  --cache DIR      dataset and model cache (as for bench)
   --offline        never download (also HF_HUB_OFFLINE=1)
   --allow-code-execution
                    run model-written code (humaneval) in the sandbox; see docs/sandbox.md
@@ -79,9 +76,10 @@ Options for eval:
   --quiet          print nothing but errors and the results
 
 Options for score:
-  --task T --data FILE --predictions FILE   predictions as JSONL {"id", "output"} lines (id is the
-                   dataset's own id), human-eval {"task_id", "completion"} samples, or a
-                   samples.jsonl from eval
+  --task T --predictions FILE   predictions as JSONL {"id", "output"} lines (id is the dataset's
+                   own id), human-eval {"task_id", "completion"} samples, or a samples.jsonl
+                   from eval
+  --data PATH      the task's test file, or a folder as eval --data takes it
   --out DIR        result folder (default results/score/<task>)
   --allow-code-execution, --jobs N, --quiet   as for eval
 
@@ -94,7 +92,7 @@ function numbers(
   value: string,
   opts: { integer?: boolean; zeroOk?: boolean },
 ): number[] {
-  return value.split(",").map((s) => {
+  const out = value.split(",").map((s) => {
     const v = Number(s.trim());
     if (s.trim() === "" || !Number.isFinite(v)) {
       throw new UsageError(`--${flag}: '${s}' is not a number`);
@@ -107,42 +105,33 @@ function numbers(
     }
     return v;
   });
+  if (new Set(out).size !== out.length) {
+    throw new UsageError(`--${flag}: '${value}' has duplicates`);
+  }
+  return out;
 }
 
+/** The recipe with the command line's overrides, which apply to every recipe alike. */
 function applyOverrides(
-  recipe: Recipe,
+  recipe: ResolvedRecipe,
   flags: Record<string, string | boolean | undefined>,
-): Recipe {
+): ResolvedRecipe {
   let r = recipe;
   if (typeof flags.seeds === "string") {
-    r = {
-      ...r,
-      finetune: {
-        ...r.finetune,
-        seeds: numbers("seeds", flags.seeds, { integer: true, zeroOk: true }),
-      },
-    };
+    r = { ...r, seeds: numbers("seeds", flags.seeds, { integer: true, zeroOk: true }) };
   }
   if (typeof flags.steps === "string") {
-    r = {
-      ...r,
-      finetune: {
-        ...r.finetune,
-        checkpoints: numbers("steps", flags.steps, { integer: true }).sort((a, b) => a - b),
-      },
-    };
+    const checkpoints = numbers("steps", flags.steps, { integer: true }).sort((a, b) => a - b);
+    const steps = checkpoints[checkpoints.length - 1];
+    r = { ...r, variants: r.variants.map((v) => ({ ...v, steps, checkpoints })) };
   }
   if (typeof flags.lrs === "string") {
     const lrs = numbers("lrs", flags.lrs, {});
-    r = {
-      ...r,
-      finetune: { ...r.finetune, lrs },
-      trainers: r.trainers.map((t) => ({ ...t, lrs: undefined })),
-    };
+    r = { ...r, variants: r.variants.map((v) => ({ ...v, lrs })) };
   }
   if (typeof flags.trainers === "string") {
     const want = flags.trainers.split(",").map((s) => s.trim());
-    const known = r.trainers.map((t) => t.name);
+    const known = r.variants.map((v) => v.name);
     for (const w of want) {
       if (!known.includes(w)) {
         throw new UsageError(
@@ -152,83 +141,84 @@ function applyOverrides(
     }
     r = {
       ...r,
-      trainers: r.trainers.filter((t) => want.includes(t.name)),
-      fitExcluding: r.fitExcluding?.filter((n) => want.includes(n)),
+      variants: r.variants.filter((v) => want.includes(v.name)),
+      fitExcluding: r.fitExcluding.filter((n) => want.includes(n)),
     };
   }
   return r;
 }
 
-function pct(v: number): string {
-  return Number.isFinite(v) ? (100 * v).toFixed(1) : "–";
+function pct(v: number | undefined): string {
+  return v !== undefined && Number.isFinite(v) ? (100 * v).toFixed(1) : "–";
 }
 
-function ci(mean: number, lo: number, hi: number): string {
-  return Number.isFinite(lo) ? `${pct(mean)} ± ${pct((hi - lo) / 2)}` : pct(mean);
-}
-
-/** The closing summary table. */
-function printSummary(res: BenchResult): void {
+/** The closing table: each variant at its best configuration, and at matched accuracy. */
+function printSummary(res: BenchResult, recipe: ResolvedRecipe): void {
+  const get = (variant: string, selection: string, metric: string) =>
+    res.summary.find((s) =>
+      s.variant === variant && s.order === 0 && s.selection === selection && s.metric === metric
+    );
+  const ci = (variant: string, metric: string, scale = 100) => {
+    const s = get(variant, "best", metric);
+    if (!s) return "–";
+    const f = (v: number) => (scale * v).toFixed(scale === 100 ? 1 : 3);
+    return Number.isFinite(s.ci95_lo)
+      ? `${f(s.mean)} ± ${f((s.ci95_hi - s.ci95_lo) / 2)}`
+      : f(s.mean);
+  };
+  const variants = [...new Set(res.summary.map((s) => s.variant))];
   const head = [
     "variant",
     "best lr",
     "steps",
-    "new acc %",
-    "forgetting %",
-    "KL fwd",
-    "forg. @ matched %",
-    "n",
+    "new-task acc %",
+    "panel drop %",
+    "forgetting F %",
+    "KL(π0‖π)",
+    "panel drop @ matched acc %",
+    "matched lr, steps",
   ];
-  const body = res.summary.map((s) => [
-    s.variant,
-    String(s.best_lr),
-    String(s.best_steps),
-    ci(s.new_task_acc, s.new_task_acc_lo, s.new_task_acc_hi),
-    ci(s.forgetting, s.forgetting_lo, s.forgetting_hi),
-    s.kl_forward.toFixed(3),
-    pct(s.forgetting_matched),
-    `(${s.matched_lr}, ${s.matched_steps})`,
-  ]);
+  const body = variants.map((v) => {
+    const best = get(v, "best", "new_task_acc"), m = get(v, "matched", "new_task_acc");
+    return [
+      v,
+      String(best?.lr ?? "–"),
+      String(best?.steps ?? "–"),
+      ci(v, "new_task_acc"),
+      ci(v, "panel_drop"),
+      ci(v, "task_forgetting"),
+      ci(v, "kl_forward", 1),
+      pct(get(v, "matched", "panel_drop")?.mean),
+      m ? `${m.lr}, ${m.steps}` : "–",
+    ];
+  });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ");
+  const level = res.summary.find((s) => s.selection === "matched" && s.order === 0)?.level;
   console.log(
-    `\nbase model π0: new task ${pct(res.base.newAcc)}%, prior task ${pct(res.base.priorAcc)}%`,
+    `\nbase model π0 (${
+      res.base.cached ? "from the cache" : res.base.pretrained ? "pretrained" : "as given"
+    }): ${res.base.scores}`,
   );
   console.log(
-    `mean ± 95% CI over seeds at each variant's best config; matched level = ${
-      pct(res.summary[0]?.matched_level ?? NaN)
+    `mean ± 95% CI over ${recipe.seeds.length} seed(s) at each variant's best configuration (task order 0); matched level = ${
+      pct(level)
     }% new-task accuracy`,
   );
   console.log(line(head));
   for (const r of body) console.log(line(r));
+  // The forgetting law over the leaderboard's rows, as RL's Razor fits it: quadratic in KL(π0‖π).
   for (const f of res.fits) {
-    console.log(`fit (${f.runs}) ${f.predictor}: ${f.form}  R² = ${f.r2.toFixed(3)} (n = ${f.n})`);
+    if (
+      f.scope === "run" && f.predictor === "kl_forward" && f.form.includes("c0 + ") &&
+      f.form.includes("^2")
+    ) {
+      console.log(`fit (${f.runs}): ${f.form}  R² = ${f.r2.toFixed(3)} (n = ${f.n})`);
+    }
   }
-  console.log(`\nwrote ${res.files.join(", ")}`);
-}
-
-/** The LM recipe's summary: per trainer, mean and 95% CI over seeds of the headline metrics. */
-function printLmSummary(res: LmRunResult): void {
-  const get = (t: string, m: string) =>
-    res.summary.find((r) => r.trainer === t && r.order === 0 && r.metric === m);
-  const show = (t: string, m: string) => {
-    const r = get(t, m);
-    if (!r) return "-";
-    const f = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(3) : "?");
-    return `${f(r.mean)} [${f(r.ci95_lo)}, ${f(r.ci95_hi)}]`;
-  };
-  const trainers = [...new Set(res.leaderboard.map((r) => r.trainer))];
   console.log(
-    `\nresults in ${res.out}/ (${
-      (res.seconds / 60).toFixed(1)
-    } min); mean [95% CI] over seeds, order 0:`,
+    `\nwrote ${res.out}/ (${res.paths.length} files) in ${(res.seconds / 60).toFixed(1)} min`,
   );
-  for (const t of trainers) {
-    console.log(
-      `  ${t.padEnd(12)} AA ${show(t, "avg_accuracy")}  F ${show(t, "forgetting")}  ` +
-        `drift ${show(t, "general_drift")}  KL ${show(t, "kl_forward_mean")}`,
-    );
-  }
 }
 
 async function bench(args: string[]): Promise<void> {
@@ -243,6 +233,8 @@ async function bench(args: string[]): Promise<void> {
       lrs: { type: "string" },
       steps: { type: "string" },
       trainers: { type: "string" },
+      data: { type: "string" },
+      offline: { type: "boolean", default: false },
       quiet: { type: "boolean", default: false },
     },
   });
@@ -252,35 +244,36 @@ async function bench(args: string[]): Promise<void> {
     );
   }
   const device = parseDevice(values.device!);
-  const lm = LM_RECIPES[positionals[0] ?? ""];
-  if (lm) {
-    for (const k of ["lrs", "steps", "trainers"] as const) {
-      if (values[k] !== undefined) {
-        throw new UsageError(`--${k} does not apply to the ${lm.id} recipe`);
-      }
-    }
-    const seeds = values.seeds === undefined
-      ? lm.seeds
-      : numbers("seeds", values.seeds, { integer: true, zeroOk: true });
-    const res = await runLmRecipe({ ...lm, seeds }, {
-      out: values.out ?? `results/${lm.id}`,
-      cacheDir: values.cache ?? "results/cache",
-      device,
-      quiet: values.quiet!,
-    });
-    if (!values.quiet) printLmSummary(res);
-    return;
-  }
   const loaded = await loadRecipe(positionals[0] ?? "parity_mnist");
   const recipe = applyOverrides(loaded.recipe, values);
-  const res = await runRecipe(recipe, {
+  const run: LoadedRecipe = { ...loaded, recipe };
+  const cacheDir = values.cache ?? cacheRoot();
+  const res = await runRecipe(run, {
     out: values.out ?? `results/${recipe.id}`,
-    cacheDir: values.cache ?? "results/cache",
+    cacheDir,
     device,
     quiet: values.quiet!,
-    recipeFile: loaded.file,
+    data: {
+      dataPath: values.data,
+      cacheDir,
+      offline: values.offline || undefined,
+      quiet: values.quiet,
+    },
   });
-  if (!values.quiet) printSummary(res);
+  if (!values.quiet) printSummary(res, recipe);
+}
+
+async function report(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { quiet: { type: "boolean", default: false } },
+  });
+  if (positionals.length !== 1) throw new UsageError("report takes one result folder: report DIR");
+  const res = await writeReport(positionals[0]);
+  if (!values.quiet) {
+    console.error(`rebuilt ${res.paths.filter((p) => p.endsWith(".csv")).join(", ")}`);
+  }
 }
 
 /** A positive integer flag. */
@@ -297,7 +290,7 @@ function say(quiet: boolean) {
   return quiet ? () => {} : (line: string) => console.error(line);
 }
 
-function printRows(res: TextRunResult): void {
+function printRows(res: RunResult): void {
   for (const r of res.rows) {
     const se = Number.isFinite(r.stderr) ? ` ± ${r.stderr.toFixed(4)}` : "";
     console.log(
@@ -306,7 +299,7 @@ function printRows(res: TextRunResult): void {
   }
 }
 
-const TEXT_DEVICES = ["cpu", "cuda", "webgpu"] as const;
+const ONNX_DEVICES = ["cpu", "cuda", "webgpu"] as const;
 
 async function evalCommand(args: string[]): Promise<void> {
   const { values: v, positionals } = parseArgs({
@@ -340,9 +333,9 @@ async function evalCommand(args: string[]): Promise<void> {
   if (!v.tasks) {
     throw new UsageError("eval needs --tasks (e.g. --tasks hellaswag,mmlu_pro, or all)");
   }
-  const device = v.device as (typeof TEXT_DEVICES)[number];
-  if (!TEXT_DEVICES.includes(device)) {
-    throw new UsageError(`--device: '${v.device}' is not one of ${TEXT_DEVICES.join(", ")}`);
+  const device = v.device as (typeof ONNX_DEVICES)[number];
+  if (!ONNX_DEVICES.includes(device)) {
+    throw new UsageError(`--device: '${v.device}' is not one of ${ONNX_DEVICES.join(", ")}`);
   }
   const temperature = Number(v.temperature);
   if (!Number.isFinite(temperature) || temperature < 0) {
@@ -354,23 +347,23 @@ async function evalCommand(args: string[]): Promise<void> {
   }
   const tasks = resolveTasks(v.tasks.split(",").map((s) => s.trim()).filter((s) => s));
   const model = v.model;
-  const cacheDir = v.cache;
+  const cacheDir = v.cache ?? cacheRoot();
   const res = await runEval({
     tasks,
     out: v.out!,
-    dataPath: v.data,
-    cacheDir,
-    offline: v.offline!,
+    data: { dataPath: v.data, cacheDir, offline: v.offline || undefined, quiet: v.quiet },
     limit: count("limit", v.limit),
     allowCodeExecution: v["allow-code-execution"]!,
-    batchSize: count("batch-size", v["batch-size"], 8)!,
-    samples: count("samples", v.samples, 1)!,
-    temperature,
-    seed,
+    run: {
+      batchSize: count("batch-size", v["batch-size"], 8)!,
+      samples: count("samples", v.samples, 1)!,
+      temperature,
+      seed,
+    },
     maxNewTokens: count("max-new-tokens", v["max-new-tokens"]),
     jobs: count("jobs", v.jobs, 2)!,
     say: say(v.quiet!),
-    modelInfo: { source: model, device, dtype: v.dtype, chat: v.chat },
+    modelInfo: { source: model, family: "onnx", device, dtype: v.dtype, chat: v.chat },
     // Imported on demand: ONNX Runtime is a native addon that `bench` neither needs nor may load.
     openModel: async () =>
       (await import("./models/onnx_lm.ts")).loadOnnxLm(model, {
@@ -379,7 +372,7 @@ async function evalCommand(args: string[]): Promise<void> {
         offline: v.offline,
         // Hub models beside hub datasets: <cache root>/models (transformers.js's own default is
         // inside node_modules).
-        cacheDir: `${cacheDir ?? cacheRoot()}/models`,
+        cacheDir: `${cacheDir}/models`,
         chat: v.chat,
       }),
   });
@@ -407,7 +400,14 @@ async function scoreCommand(args: string[]): Promise<void> {
   for (const f of ["task", "data", "predictions"] as const) {
     if (!v[f]) throw new UsageError(`score needs --${f}`);
   }
-  const task = getTextTask(v.task!);
+  const task = getTask(v.task!);
+  if (!task.parse) {
+    throw new UsageError(
+      `task ${task.id} is not read from published data files; score takes ${
+        TASK_LIST.filter((t) => t.parse).map((t) => t.id).join(", ")
+      }`,
+    );
+  }
   const res = await runScore({
     task,
     data: v.data!,
@@ -431,6 +431,15 @@ function list(rows: [string, string][]): void {
   for (const [a, b] of rows) console.log(`${a.padEnd(w)}  ${b}`);
 }
 
+/** A parse error of node:util's parseArgs, as one line. */
+function parseArgsMessage(e: Error & { code?: string }): string {
+  const m = e.message.match(/Option '(--[\w-]+)' argument is ambiguous/);
+  if (m) {
+    return `${m[1]}: a value that starts with '-' must be written with '=', as ${m[1]}=-1`;
+  }
+  return e.message.split("\n")[0];
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -443,27 +452,36 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (cmd === "bench") await bench(rest);
+    else if (cmd === "report") await report(rest);
     else if (cmd === "eval") await evalCommand(rest);
     else if (cmd === "score") await scoreCommand(rest);
     else if (cmd === "tasks") {
-      list(TASK_LIST.map((t) => [`${t.id}@${t.version}`, `${t.kind}: ${t.description}`]));
+      list(
+        TASK_LIST.map((
+          t,
+        ) => [
+          `${t.id}@${t.version}`,
+          `${t.kind} (${t.requestKind}${t.train ? ", trainable" : ""}): ${t.description}`,
+        ]),
+      );
     } else if (cmd === "trainers") list(Object.values(TRAINERS).map((t) => [t.id, t.description]));
     else if (cmd === "recipes") {
-      list([
-        ...Object.entries(RECIPES).map(([k, v]): [string, string] => [k, v.recipe.description]),
-        ...Object.values(LM_RECIPES).map((r): [string, string] => [r.id, r.description]),
-      ]);
-    } else {throw new UsageError(
-        `unknown command '${cmd}'; commands: bench, eval, score, tasks, trainers, recipes (see --help)`,
-      );}
+      list(Object.entries(RECIPES).map(([k, v]): [string, string] => [k, v.recipe.description]));
+    } else if (cmd === "families") {
+      list(Object.values(FAMILIES).map((f) => [f.id, f.description]));
+    } else {
+      throw new UsageError(
+        `unknown command '${cmd}'; commands: bench, report, eval, score, tasks, trainers, recipes, families (see --help)`,
+      );
+    }
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`error: ${e.message}`);
+      console.error(`error: ${e.message.replace(/\s*\n\s*/g, " ")}`);
       return e.exitCode;
     }
     if (e instanceof TypeError && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      console.error(`error: ${e.message.split("\n")[0]}`);
+      console.error(`error: ${parseArgsMessage(e)}`);
       return 2;
     }
     throw e;

@@ -51,7 +51,9 @@ const { blockUntilReady, jit, numpy: np, profiler, tree, valueAndGrad } = await 
 );
 const { parseDevice, startEngine } = await import("../models/engine.ts");
 const L = await import("../models/llama.ts");
+const { sample } = await import("../models/sampling.ts");
 const Loss = await import("../models/llama_losses.ts");
+const Optim = await import("../models/optim.ts");
 const { rng } = await import("../lib/rng.ts");
 type Params = import("../models/llama.ts").LlamaParams;
 type SftBatch = import("../models/llama_losses.ts").SftBatch;
@@ -116,15 +118,16 @@ const params = L.initLlama(config, { seed: 0 });
 const base = L.initLlama(config, { seed: 0 });
 
 const pieces: { name: string; tokens: number; run: () => Promise<void> }[] = [];
-const sft = Loss.makeTrainStep((p, b: SftBatch) => Loss.sftLoss(p, b, { config }), { lr: 1e-3 });
-let sftState = Loss.initTrainState(tree.ref(params));
+const sft = Optim.makeTrainStep((p: Params, b: SftBatch) => Loss.sftLoss(p, b, { config }));
+let sftState = Optim.initTrainState(tree.ref(params));
 const sftB = () => Loss.sftBatch(examples, { length: T });
 let firstLoss = NaN;
 pieces.push({
   name: "SFT step",
   tokens: B * T,
   run: async () => {
-    const res = await sft.step(sftState, sftB());
+    const res = await sft.step(sftState, sftB(), { lr: 1e-3 });
+    tree.dispose(res.aux);
     sftState = res.state;
     if (Number.isNaN(firstLoss)) firstLoss = res.loss;
   },
@@ -135,15 +138,17 @@ pieces.push({
   run: async () => {
     const b = sftB();
     const ref = Loss.referenceLogProbs(base, b, { config });
-    const res = await sft.step(sftState, { ...b, refLogProbs: ref, beta: np.array(0.1) });
+    const res = await sft.step(sftState, { ...b, refLogProbs: ref, beta: np.array(0.1) }, {
+      lr: 1e-3,
+    });
+    tree.dispose(res.aux);
     sftState = res.state;
   },
 });
-const grpo = Loss.makeTrainStep((p, b: GrpoBatch) => Loss.grpoLoss(p, b, { config }), {
-  lr: 1e-5,
+const grpo = Optim.makeTrainStep((p: Params, b: GrpoBatch) => Loss.grpoLoss(p, b, { config }), {
   clipNorm: 1,
 });
-let grpoState = Loss.initTrainState(tree.ref(params));
+let grpoState = Optim.initTrainState(tree.ref(params));
 // π_old and π_ref log-probs of the continuations, computed once (the step itself is timed).
 const seqs = examples.map((e) => [...e.prompt, ...e.completion]);
 const lpOld = await L.scoreTokens(params, seqs, { config });
@@ -163,7 +168,8 @@ pieces.push({
       normalization: "sequence-mean",
       length: T,
     });
-    const res = await grpo.step(grpoState, b);
+    const res = await grpo.step(grpoState, b, { lr: 1e-5 });
+    tree.dispose(res.aux);
     grpoState = res.state;
   },
 });
@@ -173,7 +179,7 @@ pieces.push({
   name: `sample, KV cache (${B} × ${PROMPT} → +${NEW})`,
   tokens: B * NEW,
   run: async () => {
-    const s = await L.sample(params, prompts, {
+    const s = await sample(params, prompts, {
       config,
       maxTokens: NEW,
       temperature: 1,
@@ -232,17 +238,17 @@ if (args.profile || args.kernels) {
     },
   });
   // AdamW alone: a step whose loss is linear in the parameters, so the gradient costs nothing.
-  const adamOnly = Loss.makeTrainStep((p: Params, b: { x: Arr }) => {
+  const adamOnly = Optim.makeTrainStep((p: Params, b: { x: Arr }): [Arr, Record<string, Arr>] => {
     const e = p["model.embed_tokens.weight"].ref;
     tree.dispose(p);
     return [e.mul(b.x).sum(), {}];
-  }, { lr: 1e-3 });
-  let s = Loss.initTrainState(tree.ref(params));
+  });
+  let s = Optim.initTrainState(tree.ref(params));
   pieces.push({
     name: "profile: AdamW update only",
     tokens: 0,
     run: async () => {
-      const res = await adamOnly.step(s, { x: np.ones([256, 128]) });
+      const res = await adamOnly.step(s, { x: np.ones([256, 128]) }, { lr: 1e-3 });
       s = res.state;
     },
   });

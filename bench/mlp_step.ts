@@ -1,7 +1,8 @@
 /**
- * Times the ParityMNIST MLP's train steps through the production code (models/mlp.ts): one
- * jitted Adam step of the soft-target loss (SFT) and of the clipped policy-gradient loss
- * (GRPO, G = 8 samples per input), at batch 32 (the default recipe's) and 64.
+ * Times the ParityMNIST MLP's train steps through the production code (models/mlp_learner.ts
+ * sessions over models/mlp.ts and the AdamW of models/optim.ts): one SFT step of the soft-target
+ * loss and one clipped policy-gradient step (GRPO, G = 8 samples per input) on fixed rollouts, at
+ * batch 32 (the default recipe's) and 64.
  *
  *   deno run --allow-read --allow-env bench/mlp_step.ts [--device wasm|webgpu|cpu] [--steps 30]
  *
@@ -11,7 +12,8 @@
  */
 import { parseArgs } from "node:util";
 import { parseDevice, startEngine } from "../models/engine.ts";
-import { MlpPolicy } from "../models/mlp.ts";
+import type { TrainInstance } from "../models/learner.ts";
+import { MlpPolicy } from "../models/mlp_policy.ts";
 import { rng } from "../lib/rng.ts";
 
 const args = parseArgs({
@@ -49,25 +51,42 @@ async function time(label: string, step: () => Promise<unknown>): Promise<void> 
 console.log(
   `MLP 785→256→256→10 (${
     (785 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10).toLocaleString("en")
-  } params), Adam, float32, device ${device}`,
+  } params), AdamW, float32, device ${device}`,
 );
 console.log(`${"step".padEnd(34)}  median     p10     p90  (ms)`);
 const r = rng(1);
 for (const batch of [32, 64]) {
-  const policy = MlpPolicy.init(config, 0);
-  const adam = policy.adam({ lr: 1e-4 });
-  const x = Float32Array.from({ length: batch * 785 }, () => r.next());
-  const q = new Float32Array(batch * 10).map((_, i) => (i % 10 === 3 ? 1 : 0));
-  const lp0 = await policy.logProbs(x, { batch });
-  await time(`SFT step, batch ${batch}`, () => adam.soft(x, { q, lp0, beta: 0 }));
+  const policy = MlpPolicy.init(config, 0), reference = policy.clone();
+  const instances: TrainInstance[] = Array.from({ length: batch }, () => ({
+    request: {
+      kind: "classify",
+      x: Float32Array.from({ length: 785 }, () => r.next()),
+      classes: 10,
+    },
+    targets: () => [3],
+    reward: (y) => (y === 3 ? 1 : 0),
+  }));
+  const session = policy.learner(instances, { reference }).begin({ seed: 0 });
+  const idx = instances.map((_, i) => i);
+  await time(
+    `SFT step, batch ${batch}`,
+    () => session.sft(idx, { labelling: "sft1", beta: 0, lr: 1e-4 }),
+  );
   const g = 8, n = batch * g;
-  const actions = Int32Array.from({ length: n }, () => r.int(10));
-  const adv = Float32Array.from({ length: n }, () => r.next() - 0.5);
-  const lpOld = new Float32Array(n).fill(-2.3), mask = new Float32Array(n).fill(1);
-  const pg = { actions, adv, lpOld, lpRef: lpOld, mask, group: g, clip: 0.2, beta: 0.1 };
-  await time(`GRPO step, batch ${batch} × G ${g}`, () => adam.pg(x, pg));
+  const ro = await session.rollout(idx, g);
+  const update = {
+    adv: Float32Array.from({ length: n }, () => r.next() - 0.5),
+    mask: new Float32Array(n).fill(1),
+    clip: 0.2,
+    beta: 0.1,
+    normalization: "sequence-mean" as const,
+    lr: 1e-4,
+  };
+  await time(`GRPO step, batch ${batch} × G ${g}`, () => session.pg(ro, update));
+  const x = new Float32Array(batch * 785).map(() => r.next());
   await time(`forward (logProbs), batch ${batch}`, () => policy.logProbs(x, { batch }));
-  adam.dispose();
-  policy.dispose();
+  session.dispose();
+  await policy.dispose();
+  await reference.dispose();
 }
 Deno.exit(0);

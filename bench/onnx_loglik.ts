@@ -15,10 +15,11 @@ import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
 import { AutoTokenizer } from "@huggingface/transformers";
 import { rng } from "../lib/rng.ts";
-import type { LoglikRequest } from "../models/lm.ts";
+import type { LoglikRequest } from "../models/onnx_lm.ts";
 import type { LlamaConfig } from "../models/onnx/llama.ts";
 import { loadOnnxLm } from "../models/onnx_lm.ts";
-import { randomLlamaWeights, writeLlamaFolder } from "../models/tiny_llama.ts";
+import { writeOnnxFolder } from "../models/onnx/folder.ts";
+import { randomLlamaWeights } from "../models/tiny_llama.ts";
 import { byteLevelTokenizer } from "../models/tokenizer_files.ts";
 
 const args = parseArgs({
@@ -77,7 +78,7 @@ function median(xs: number[]): number {
 const dir = await Deno.makeTempDir({ prefix: "onnx-loglik-bench-" });
 try {
   const t0 = performance.now();
-  await writeLlamaFolder(dir, { config, weights: randomLlamaWeights(config, 1), tokenizer });
+  await writeOnnxFolder(dir, { config, weights: randomLlamaWeights(config, 1), tokenizer });
   const onnxBytes = (await Deno.stat(`${dir}/onnx/model.onnx`)).size;
   console.log(
     `random Llama: hidden ${hidden}, ${config.num_hidden_layers} layers, 8 heads / 4 kv heads, ` +

@@ -11,7 +11,12 @@
  * Memory model: every function here consumes (disposes) its Array arguments,
  * following jax-js's reference-counting convention.
  */
-import { jit, nn, numpy as np, random, tree, valueAndGrad } from "@jax-js/jax";
+import { nn, numpy as np, random, tree } from "@jax-js/jax";
+import {
+  initTrainState as initOptimState,
+  makeTrainStep as makeOptimStep,
+  type TrainState as OptimState,
+} from "../models/optim.ts";
 
 export type TransformerConfig = {
   vocab: number;
@@ -210,101 +215,32 @@ export function transformerLoss(
   return picked.mean().neg();
 }
 
-export type AdamOpts = { lr?: number; beta1?: number; beta2?: number; eps?: number };
-export type TrainState = { params: Params; m: Params; v: Params; t: number };
+/** The benchmark's optimiser state: models/optim.ts's AdamW state over the parameters. */
+export type TrainState = OptimState<Params>;
 
-export function initTrainState(params: Params): TrainState {
-  const zeros = (x: np.Array) => np.zerosLike(x.ref);
-  return { m: tree.map(zeros, params), v: tree.map(zeros, params), params, t: 0 };
-}
-
-/** Adam update (PyTorch formulation); consumes all arguments. */
-function adamUpdate(
-  p: Params,
-  m: Params,
-  v: Params,
-  g: Params,
-  stepSize: np.Array,
-  bc2Sqrt: np.Array,
-  o: Required<AdamOpts>,
-): [Params, Params, Params] {
-  const m2 = tree.map(
-    (mi: np.Array, gi: np.Array) => mi.mul(o.beta1).add(gi.mul(1 - o.beta1)),
-    m,
-    tree.ref(g),
-  );
-  const v2 = tree.map(
-    (vi: np.Array, gi: np.Array) => vi.mul(o.beta2).add(gi.ref.mul(gi).mul(1 - o.beta2)),
-    v,
-    g,
-  );
-  const p2 = tree.map(
-    (pi: np.Array, mi: np.Array, vi: np.Array) =>
-      pi.sub(mi.mul(stepSize.ref).div(np.sqrt(vi).div(bc2Sqrt.ref).add(o.eps))),
-    p,
-    tree.ref(m2),
-    tree.ref(v2),
-  );
-  stepSize.dispose();
-  bc2Sqrt.dispose();
-  return [p2, m2, v2];
-}
+/** A fresh AdamW state around `params` (models/optim.ts). */
+export const initTrainState = (params: Params): TrainState => initOptimState(params);
 
 /**
- * A jitted train step: loss, gradient and Adam update in one compiled program.
- * `step(state, tokens, targets)` consumes state, tokens and targets and returns
- * the new state and the loss (before the update).
+ * A jitted train step: loss, gradient and the AdamW update of models/optim.ts (the one optimiser
+ * of every trainable family, here without weight decay: PyTorch's Adam) in one compiled program.
+ * `step(state, tokens, targets, { lr })` consumes state, tokens and targets and returns the new
+ * state and the loss (before the update).
  */
 export function makeTrainStep(
   c: TransformerConfig = REFERENCE_CONFIG,
-  opts: AdamOpts & { variant?: Partial<Variant> } = {},
+  opts: { variant?: Partial<Variant> } = {},
 ) {
-  const o: Required<AdamOpts> = {
-    lr: opts.lr ?? 1e-3,
-    beta1: opts.beta1 ?? 0.9,
-    beta2: opts.beta2 ?? 0.999,
-    eps: opts.eps ?? 1e-8,
-  };
   const lossFn = (p: Params, x: np.Array, y: np.Array) => transformerLoss(p, x, y, c, opts.variant);
-  const compiled = jit(
-    (
-      p: Params,
-      m: Params,
-      v: Params,
-      x: np.Array,
-      y: np.Array,
-      stepSize: np.Array,
-      bc2Sqrt: np.Array,
-    ) => {
-      const [loss, g] = valueAndGrad(lossFn)(tree.ref(p), x, y);
-      const [p2, m2, v2] = adamUpdate(p, m, v, g, stepSize, bc2Sqrt, o);
-      return { params: p2, m: m2, v: v2, loss };
-    },
+  const train = makeOptimStep(
+    (p: Params, b: { x: np.Array; y: np.Array }): [np.Array, Record<string, np.Array>] => [
+      lossFn(p, b.x, b.y),
+      {},
+    ],
   );
-  const step = (s: TrainState, tokens: np.Array, targets: np.Array) => {
-    const t = s.t + 1;
-    const stepSize = o.lr / (1 - o.beta1 ** t);
-    const bc2Sqrt = Math.sqrt(1 - o.beta2 ** t);
-    const r = compiled(s.params, s.m, s.v, tokens, targets, stepSize, bc2Sqrt);
-    return { state: { params: r.params, m: r.m, v: r.v, t }, loss: r.loss };
-  };
-  return {
-    step,
-    compiled,
-    lossFn,
-    adamUpdate: (p: Params, m: Params, v: Params, g: Params) => {
-      // Exposed for profiling the optimizer alone (t = 1 corrections).
-      return adamUpdate(
-        p,
-        m,
-        v,
-        g,
-        np.array(o.lr / (1 - o.beta1)),
-        np.array(Math.sqrt(1 - o.beta2)),
-        o,
-      );
-    },
-  };
+  const step = (s: TrainState, tokens: np.Array, targets: np.Array, o: { lr: number }) =>
+    train.step(s, { x: tokens, y: targets }, o);
+  return { step, lossFn };
 }
 
 /** Random token batch [B, T+1] from a fixed seed, split into inputs and next-token targets. */

@@ -163,3 +163,24 @@ export function generalDrift(panelBase: number, panelAfter: number): number {
   }
   return panelAfter - panelBase;
 }
+
+/**
+ * Forgetting so far at stage k = R.length − 1 of a sequence, over the tasks trained before it
+ * (columns `done`): the mean of max_{1 ≤ l < k} R[l][c] − R[k][c], as F but ending at stage k.
+ * NaN when no task was trained before.
+ *
+ * @example
+ * ```ts
+ * import { ok } from "node:assert/strict";
+ * ok(Math.abs(forgettingSoFar([[0, 0], [0.9, 0.1], [0.6, 0.7]], [0]) - 0.3) < 1e-12);
+ * ```
+ */
+export function forgettingSoFar(
+  R: readonly (readonly number[])[],
+  done: readonly number[],
+): number {
+  if (done.length === 0) return NaN;
+  const now = R[R.length - 1], before = R.slice(1, -1);
+  if (before.length === 0) throw new RangeError("forgettingSoFar: no stage before the last");
+  return done.reduce((a, c) => a + Math.max(...before.map((r) => r[c])) - now[c], 0) / done.length;
+}

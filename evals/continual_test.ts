@@ -2,13 +2,15 @@
 // Avalanche's functional-metrics tests: each expected value is the formula of
 // METRICS.md evaluated by hand in the comment above it. Formulas index tasks
 // 1..T; in the comments R[i][j] uses the formula's 1-based task j, so task j
-// is code column j − 1.
+// is code column j − 1. forgettingSoFar (the per-stage F of stages.csv) is
+// checked against F itself at the last stage and by hand at earlier ones.
 
 import { equal, ok, throws } from "node:assert/strict";
 import {
   averageAccuracy,
   backwardTransfer,
   forgetting,
+  forgettingSoFar,
   forwardTransfer,
   generalDrift,
   plasticity,
@@ -151,4 +153,41 @@ Deno.test("generalDrift: after − base, negative when capability is lost", () =
   throws(() => generalDrift(1.2, 0.5), /panelBase is 1.2/);
   throws(() => generalDrift(0.5, NaN), /panelAfter is NaN/);
   throws(() => generalDrift(0.5, -0.1), RangeError);
+});
+
+// Tasks in training order; rows: π0, after task 1, 2, 3.
+const SEQ = [
+  [0.1, 0.0, 0.2],
+  [0.9, 0.1, 0.2],
+  [0.6, 0.8, 0.3],
+  [0.5, 0.4, 0.7],
+];
+
+Deno.test("forgettingSoFar: max over the stages before, minus now", () => {
+  // Stage 3, tasks 1 and 2 trained before:
+  //   task 1: max(R[1][1], R[2][1]) − R[3][1] = max(0.9, 0.6) − 0.5 = 0.4
+  //   task 2: max(R[1][2], R[2][2]) − R[3][2] = max(0.1, 0.8) − 0.4 = 0.4
+  //   (0.4 + 0.4) / 2 = 0.4
+  close(forgettingSoFar(SEQ, [0, 1]), 0.4, "stage 3");
+  // At the last stage over every earlier task it is F itself.
+  close(forgettingSoFar(SEQ, [0, 1]), forgetting(SEQ), "stage 3 = F");
+  close(forgettingSoFar(DECAY, [0, 1]), forgetting(DECAY), "DECAY: F");
+  close(forgettingSoFar(MIXED, [0, 1]), forgetting(MIXED), "MIXED: F");
+  // Stage 2, task 1: max(R[1][1]) − R[2][1] = 0.9 − 0.6 = 0.3.
+  close(forgettingSoFar(SEQ.slice(0, 3), [0]), 0.3, "stage 2");
+  // Only the columns named count: DECAY's task 2 alone, max(0.25, 0.80) − 0.75 = 0.05
+  // (with task 1 it would be F = 0.175).
+  close(forgettingSoFar(DECAY, [1]), 0.05, "DECAY task 2 alone");
+  // The base row never counts as a peak: task 1 is 0.9 at π0 but only 0.2 after stage 1, and
+  // 0.1 after stage 2, so the forgetting so far is 0.2 − 0.1 = 0.1, not 0.9 − 0.1.
+  close(forgettingSoFar([[0.9, 0.5], [0.2, 0.5], [0.1, 0.6]], [0]), 0.1, "base ignored");
+  // A task that ends above its earlier best has negative forgetting: 0.4 − 0.7 = −0.3.
+  close(forgettingSoFar([[0, 0], [0.4, 0.1], [0.7, 0.9]], [0]), -0.3, "gain");
+});
+
+Deno.test("forgettingSoFar: NaN with nothing trained before; an error with no stage before", () => {
+  ok(Number.isNaN(forgettingSoFar(SEQ.slice(0, 2), [])));
+  ok(Number.isNaN(forgettingSoFar(SEQ, [])));
+  // Two rows (π0 and now) leave no stage to take a maximum over.
+  throws(() => forgettingSoFar(SEQ.slice(0, 2), [0]), /no stage before the last/);
 });

@@ -1,213 +1,216 @@
-// From per-run results to the ParityMNIST leaderboard: rows, the per-variant summary (95% CIs
-// over seeds, forgetting at matched new-task accuracy) and the forgetting-vs-KL fits. Pure
-// functions: the runner hands rows in, CSV text comes out of evals/csv.ts.
+// From one run's evaluations to its leaderboard rows and stage points, as pure functions of the
+// accuracy matrix R[stage][task] (docs/metrics.md "Continual metrics"), the panel and the KLs.
+// runs/report.ts groups the records into RunData; nothing here knows about models or trainers.
+//
+// Checkpoints: a stage may be evaluated at several steps. A leaderboard row is one checkpoint of
+// the last stage, with every earlier stage at its final step (a one-stage recipe has one row per
+// checkpoint, which is how ParityMNIST compares step budgets).
 
-import { fitPolynomial } from "./fit.ts";
-import { mean, meanCI } from "./stats.ts";
+import {
+  backwardTransfer,
+  forgetting,
+  forgettingSoFar,
+  forwardTransfer,
+  plasticity,
+} from "./continual.ts";
 
-/** One fine-tuned model: a (variant, lr, seed) run evaluated at one step budget. */
-export interface RunRow {
-  trainer: string;
-  variant: string;
-  seed: number;
-  lr: number;
-  steps: number;
-  /** Held-out accuracy on the new task (ParityMNIST parity correct). */
-  new_task_acc: number;
-  /** Held-out prior-task accuracy of the base model π0. */
-  prior_acc_base: number;
-  /** Held-out prior-task accuracy after fine-tuning. */
-  prior_acc: number;
-  /** prior_acc_base − prior_acc (METRICS.md "ParityMNIST forgetting"; higher = more). */
-  forgetting: number;
-  /** Mean exact KL(π0‖π) over new-task held-out inputs (METRICS.md, classifier KL). */
-  kl_forward: number;
-  /** Mean exact KL(π‖π0) over the same inputs. */
-  kl_reverse: number;
+/** One evaluation point of a run: a stage at one step. */
+export interface Checkpoint {
+  readonly step: number;
+  /** Accuracy per stage task. */
+  readonly accs: Readonly<Record<string, number>>;
+  /** Mean accuracy over the panel tasks (NaN without a panel). */
+  readonly panel: number;
+  /** KL(π0‖π) and KL(π‖π0) on the stage's new tasks' test inputs (NaN where not computed). */
+  readonly klForward: number;
+  readonly klReverse: number;
+  /** KL(stage start‖π) on the same inputs. */
+  readonly klPrev: number;
+  /** Training instances that reached an update, from the run's start to this checkpoint. */
+  readonly instances: number;
 }
 
-export const ROW_COLUMNS = [
-  "trainer",
+/** One run's evaluations. */
+export interface RunData {
+  readonly variant: string;
+  readonly trainer: string;
+  readonly lr: number;
+  readonly seed: number;
+  readonly order: number;
+  /** The stage tasks in training order. */
+  readonly tasks: readonly string[];
+  /** One stage over every task at once (the multi-task upper bound). */
+  readonly joint: boolean;
+  /** π0's accuracy per stage task, and its panel mean. */
+  readonly base: { readonly accs: Readonly<Record<string, number>>; readonly panel: number };
+  /** Stages in order, each with its checkpoints in step order. */
+  readonly stages: readonly {
+    readonly stage: number;
+    readonly checkpoints: readonly Checkpoint[];
+  }[];
+}
+
+/** One leaderboard.csv row. */
+export interface LeaderboardRow {
+  variant: string;
+  trainer: string;
+  lr: number;
+  seed: number;
+  order: number;
+  /** The task order, `a>b>c`. */
+  tasks: string;
+  /** Steps of the last stage at this checkpoint. */
+  steps: number;
+  /** Mean of R[j][j]: each task just after training it (joint: every task at the end). */
+  new_task_acc: number;
+  /** AA: mean of the last row. */
+  avg_accuracy: number;
+  /** F (Chaudhry et al.): max-based forgetting of earlier tasks; NaN with one stage or joint. */
+  task_forgetting: number;
+  bwt: number;
+  fwt: number;
+  panel_base: number;
+  panel_final: number;
+  /** panel_base − panel_final (higher = more forgetting; ParityMNIST's forgetting). */
+  panel_drop: number;
+  /** Mean over stages of KL(π0‖π) on each stage's new tasks. */
+  kl_forward: number;
+  kl_reverse: number;
+  instances_used: number;
+}
+
+/** leaderboard.csv's columns, in order. */
+export const LEADERBOARD_COLUMNS = [
   "variant",
-  "seed",
+  "trainer",
   "lr",
+  "seed",
+  "order",
+  "tasks",
   "steps",
   "new_task_acc",
-  "prior_acc_base",
-  "prior_acc",
-  "forgetting",
+  "avg_accuracy",
+  "task_forgetting",
+  "bwt",
+  "fwt",
+  "panel_base",
+  "panel_final",
+  "panel_drop",
   "kl_forward",
   "kl_reverse",
+  "instances_used",
 ] as const;
 
-/** One line of summary.csv. */
-export interface SummaryRow {
-  trainer: string;
-  variant: string;
-  best_lr: number;
-  best_steps: number;
-  seeds: number;
-  new_task_acc: number;
-  new_task_acc_lo: number;
-  new_task_acc_hi: number;
-  forgetting: number;
-  forgetting_lo: number;
-  forgetting_hi: number;
-  kl_forward: number;
-  kl_forward_lo: number;
-  kl_forward_hi: number;
-  matched_level: number;
-  matched_configs: number;
-  matched_lr: number;
-  matched_steps: number;
-  new_task_acc_matched: number;
-  forgetting_matched: number;
-  kl_forward_matched: number;
+function meanOf(xs: readonly number[]): number {
+  return xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
-export const SUMMARY_COLUMNS = [
-  "trainer",
-  "variant",
-  "best_lr",
-  "best_steps",
-  "seeds",
-  "new_task_acc",
-  "new_task_acc_lo",
-  "new_task_acc_hi",
-  "forgetting",
-  "forgetting_lo",
-  "forgetting_hi",
-  "kl_forward",
-  "kl_forward_lo",
-  "kl_forward_hi",
-  "matched_level",
-  "matched_configs",
-  "matched_lr",
-  "matched_steps",
-  "new_task_acc_matched",
-  "forgetting_matched",
-  "kl_forward_matched",
-] as const;
-
-function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
-  const m = new Map<string, T[]>();
-  for (const x of xs) {
-    const k = key(x), list = m.get(k);
-    if (list) list.push(x);
-    else m.set(k, [x]);
-  }
-  return m;
+/** The matrix rows (tasks in training order) of a run whose last stage is at checkpoint `last`. */
+function matrixOf(run: RunData, last: Checkpoint): number[][] {
+  const row = (accs: Readonly<Record<string, number>>) => run.tasks.map((t) => accs[t]);
+  const finals = run.stages.slice(0, -1).map((s) => s.checkpoints[s.checkpoints.length - 1]);
+  return [row(run.base.accs), ...finals.map((c) => row(c.accs)), row(last.accs)];
 }
 
-/**
- * Per variant, its best configuration (the lr × steps with the highest mean new-task accuracy
- * over seeds; ties go to lower mean forgetting) with mean and 95% t-interval over seeds.
- *
- * Forgetting at matched accuracy, read off each variant's Pareto frontier of seed-averaged
- * configurations (as RL's Razor compares methods): the matched level L is the lowest best-
- * configuration accuracy of any variant (a level every variant reaches); among a variant's
- * configurations whose mean new-task accuracy is at least L − `within`, the one with the least
- * mean forgetting gives `forgetting_matched` (its lr, steps, accuracy and forward KL are reported
- * beside it; `matched_configs` counts the eligible configurations).
- */
-export function summarize(rows: readonly RunRow[], opts: { within: number }): SummaryRow[] {
-  const avg = (rs: readonly RunRow[], k: "new_task_acc" | "forgetting" | "kl_forward") =>
-    mean(rs.map((r) => r[k]));
-  const variants = groupBy(rows, (r) => r.variant);
-  const configs = new Map<string, RunRow[][]>();
-  for (const [v, vr] of variants) {
-    const cs = [...groupBy(vr, (r) => `${r.lr}|${r.steps}`).values()];
-    cs.sort((a, b) =>
-      avg(b, "new_task_acc") - avg(a, "new_task_acc") || avg(a, "forgetting") - avg(b, "forgetting")
-    );
-    configs.set(v, cs);
-  }
-  const level = Math.min(...[...configs.values()].map((cs) => avg(cs[0], "new_task_acc")));
-  return [...variants.entries()].map(([v, vr]) => {
-    const cs = configs.get(v)!, c = cs[0];
-    const acc = meanCI(c.map((r) => r.new_task_acc));
-    const f = meanCI(c.map((r) => r.forgetting));
-    const kl = meanCI(c.map((r) => r.kl_forward));
-    // Tolerance for float noise at the window's edge (accuracies are multiples of 1/n).
-    const eligible = cs.filter((x) => avg(x, "new_task_acc") >= level - opts.within - 1e-9);
-    const m = eligible.reduce((a, b) => (avg(b, "forgetting") < avg(a, "forgetting") ? b : a));
+/** One row per checkpoint of the run's last stage. */
+export function leaderboardRows(run: RunData): LeaderboardRow[] {
+  if (run.stages.length === 0) return [];
+  const earlier = run.stages.slice(0, -1).map((s) => s.checkpoints[s.checkpoints.length - 1]);
+  const lastStage = run.stages[run.stages.length - 1];
+  return lastStage.checkpoints.map((c) => {
+    const R = matrixOf(run, c);
+    const sequence = !run.joint && R.length === run.tasks.length + 1;
+    const kls = [...earlier, c];
     return {
-      trainer: vr[0].trainer,
-      variant: v,
-      best_lr: c[0].lr,
-      best_steps: c[0].steps,
-      seeds: c.length,
-      new_task_acc: acc.mean,
-      new_task_acc_lo: acc.lo,
-      new_task_acc_hi: acc.hi,
-      forgetting: f.mean,
-      forgetting_lo: f.lo,
-      forgetting_hi: f.hi,
-      kl_forward: kl.mean,
-      kl_forward_lo: kl.lo,
-      kl_forward_hi: kl.hi,
-      matched_level: level,
-      matched_configs: eligible.length,
-      matched_lr: m[0].lr,
-      matched_steps: m[0].steps,
-      new_task_acc_matched: avg(m, "new_task_acc"),
-      forgetting_matched: avg(m, "forgetting"),
-      kl_forward_matched: avg(m, "kl_forward"),
+      variant: run.variant,
+      trainer: run.trainer,
+      lr: run.lr,
+      seed: run.seed,
+      order: run.order,
+      tasks: run.tasks.join(">"),
+      steps: c.step,
+      new_task_acc: sequence ? plasticity(R) : meanOf(R[R.length - 1]),
+      avg_accuracy: meanOf(R[R.length - 1]),
+      task_forgetting: sequence ? forgetting(R) : NaN,
+      bwt: sequence ? backwardTransfer(R) : NaN,
+      fwt: sequence ? forwardTransfer(R) : NaN,
+      panel_base: run.base.panel,
+      panel_final: c.panel,
+      panel_drop: run.base.panel - c.panel,
+      kl_forward: meanOf(kls.map((k) => k.klForward)),
+      kl_reverse: meanOf(kls.map((k) => k.klReverse)),
+      instances_used: c.instances,
     };
   });
 }
 
-/** One line of fit.csv. */
-export interface FitRow {
-  /** Which runs were fitted: "all" or "excluding a,b". */
-  runs: string;
-  predictor: string;
-  form: string;
-  c0: number;
-  c1: number;
-  c2: number;
-  r2: number;
-  n: number;
+/** One stages.csv row: a stage checkpoint of a run, the points of the per-stage law. */
+export interface StageRow {
+  variant: string;
+  trainer: string;
+  lr: number;
+  seed: number;
+  order: number;
+  stage: number;
+  step: number;
+  /** The tasks new at this stage, `a+b`. */
+  tasks: string;
+  kl_forward: number;
+  kl_reverse: number;
+  kl_prev: number;
+  panel: number;
+  /** Panel of π0 − panel now. */
+  panel_drop: number;
+  /** Forgetting so far of the tasks trained before this stage (max-based, as F). */
+  prior_forgetting: number;
 }
 
-export const FIT_COLUMNS = ["runs", "predictor", "form", "c0", "c1", "c2", "r2", "n"] as const;
+/** stages.csv's columns, in order. */
+export const STAGE_COLUMNS = [
+  "variant",
+  "trainer",
+  "lr",
+  "seed",
+  "order",
+  "stage",
+  "step",
+  "tasks",
+  "kl_forward",
+  "kl_reverse",
+  "kl_prev",
+  "panel",
+  "panel_drop",
+  "prior_forgetting",
+] as const;
 
-/**
- * The forgetting law (METRICS.md): forgetting ≈ c0 + c1·KL + c2·KL², least squares over every
- * fine-tuned row of the recipe, for forward KL with and without intercept, and for reverse KL
- * as a contrast (RL's Razor: forward KL is the predictor). With `excluding`, the same three fits
- * are repeated without those variants.
- */
-export function fitForgetting(
-  rows: readonly RunRow[],
-  opts?: { excluding?: readonly string[] },
-): FitRow[] {
-  const sets: [string, readonly RunRow[]][] = [["all", rows]];
-  const ex = opts?.excluding ?? [];
-  if (ex.length > 0) {
-    sets.push([
-      `excluding ${ex.join(",")}`,
-      rows.filter((r) => !ex.includes(r.variant)),
-    ]);
-  }
-  const specs = [
-    { predictor: "kl_forward", intercept: true },
-    { predictor: "kl_forward", intercept: false },
-    { predictor: "kl_reverse", intercept: true },
-  ] as const;
-  return sets.flatMap(([runs, rs]) =>
-    specs.flatMap((s) => {
-      try {
-        const f = fitPolynomial(rs.map((r) => r[s.predictor]), rs.map((r) => r.forgetting), {
-          degree: 2,
-          intercept: s.intercept,
-          names: { x: s.predictor, y: "forgetting" },
-        });
-        const [c0, c1, c2] = f.coefficients;
-        return [{ runs, predictor: s.predictor, form: f.form, c0, c1, c2, r2: f.r2, n: f.n }];
-      } catch {
-        return []; // too few runs or distinct KL values for a quadratic (tiny recipes)
-      }
-    })
-  );
+/** Every checkpoint of every stage of a run, with the forgetting so far at it. */
+export function stageRows(run: RunData): StageRow[] {
+  const row = (accs: Readonly<Record<string, number>>) => run.tasks.map((t) => accs[t]);
+  const out: StageRow[] = [];
+  const finals: number[][] = [row(run.base.accs)];
+  run.stages.forEach((s, k) => {
+    // Sequential stage k + 1 follows tasks 0..k−1; a joint stage has none before it.
+    const done = run.joint ? [] : run.tasks.slice(0, k).map((_, c) => c);
+    for (const c of s.checkpoints) {
+      const R = [...finals, row(c.accs)];
+      out.push({
+        variant: run.variant,
+        trainer: run.trainer,
+        lr: run.lr,
+        seed: run.seed,
+        order: run.order,
+        stage: s.stage,
+        step: c.step,
+        tasks: run.joint ? run.tasks.join("+") : run.tasks[k],
+        kl_forward: c.klForward,
+        kl_reverse: c.klReverse,
+        kl_prev: c.klPrev,
+        panel: c.panel,
+        panel_drop: run.base.panel - c.panel,
+        prior_forgetting: done.length > 0 && R.length > 2 ? forgettingSoFar(R, done) : NaN,
+      });
+    }
+    finals.push(row(s.checkpoints[s.checkpoints.length - 1].accs));
+  });
+  return out;
 }

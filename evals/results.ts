@@ -4,7 +4,7 @@
 
 import { mean, sampleStd } from "./stats.ts";
 import { toCsv } from "./csv.ts";
-import type { ItemScore, TextOutput, TextRequest } from "../tasks/types.ts";
+import type { ItemScore, Output, Request } from "../tasks/task.ts";
 
 /** One results.csv row. */
 export interface ResultRow {
@@ -21,9 +21,9 @@ export const RESULT_COLUMNS = ["task", "metric", "value", "stderr", "n"] as cons
 /** One scored item, as the harness carries it from model to files. */
 export interface ScoredItem {
   readonly id: string;
-  readonly request: TextRequest;
+  readonly request: Request;
   readonly target: string;
-  readonly output: TextOutput;
+  readonly output: Output;
   readonly score: ItemScore;
 }
 
@@ -53,19 +53,25 @@ export function resultsCsv(rows: readonly ResultRow[]): string {
   return toCsv(rows, RESULT_COLUMNS);
 }
 
-/** The samples.jsonl line of one item (keys in a fixed order, so equal runs give equal bytes). */
+/**
+ * The samples.jsonl line of one item (keys in a fixed order, so equal runs give equal bytes).
+ * A classify request has no text to show (its input is a vector): the line holds no prompt, and
+ * the output is the label.
+ */
 export function sampleLine(task: string, item: ScoredItem): string {
   const { request: req, output: out } = item;
   const line: Record<string, unknown> = { task, id: item.id };
-  if (req.type === "loglikelihood") {
+  if (req.kind === "choices") {
     line.prompt = req.context;
     line.choices = req.continuations;
-  } else {
+  } else if (req.kind === "generate") {
     line.prompt = req.prompt;
   }
   line.target = item.target;
-  if (out.type === "loglikelihood") line.loglikelihoods = out.logliks;
-  else line.output = out.outputs.length === 1 ? out.outputs[0] : out.outputs;
+  if (out.kind === "choices") line.loglikelihoods = out.logliks;
+  else if (out.kind === "generate") {
+    line.output = out.outputs.length === 1 ? out.outputs[0] : out.outputs;
+  } else line.output = out.label;
   if (item.score.extracted !== undefined) line.extracted = item.score.extracted;
   const names = Object.keys(item.score.metrics);
   line.score = item.score.metrics[names[0]];

@@ -5,9 +5,9 @@ import { aggregate, resultsCsv, sampleLine, type ScoredItem } from "./results.ts
 
 const mc = (id: string, acc: number, norm: number): ScoredItem => ({
   id,
-  request: { type: "loglikelihood", context: "Q", continuations: [" a", " b"] },
+  request: { kind: "choices", context: "Q", continuations: [" a", " b"] },
   target: " a",
-  output: { type: "loglikelihood", logliks: [-1, -2] },
+  output: { kind: "choices", logliks: [-1, -2] },
   score: { metrics: { acc, acc_norm: norm } },
 });
 
@@ -32,14 +32,40 @@ Deno.test("sampleLine: per-choice log-likelihoods, or the output and the extract
   );
   const gen: ScoredItem = {
     id: "q1",
-    request: { type: "generation", prompt: "P", until: ["Q:"], maxTokens: 5 },
+    request: { kind: "generate", prompt: "P", until: ["Q:"], maxTokens: 5 },
     target: "B",
-    output: { type: "generation", outputs: ["the answer is (B)"] },
+    output: { kind: "generate", outputs: ["the answer is (B)"] },
     score: { metrics: { exact_match: 1 }, extracted: "B" },
   };
   equal(
     sampleLine("mp", gen),
     '{"task":"mp","id":"q1","prompt":"P","target":"B","output":"the answer is (B)",' +
       '"extracted":"B","score":1}',
+  );
+});
+
+Deno.test("sampleLine: several generations are a list; a classify item shows its label, no prompt", () => {
+  const pass: ScoredItem = {
+    id: "HumanEval/0",
+    request: { kind: "generate", prompt: "def f():\n", until: ["\ndef"], maxTokens: 9 },
+    target: "  return 1\n",
+    output: { kind: "generate", outputs: ["  return 1", "  return 2"] },
+    score: { metrics: { "pass@1": 0.5 } },
+  };
+  equal(
+    sampleLine("he", pass),
+    '{"task":"he","id":"HumanEval/0","prompt":"def f():\\n","target":"  return 1\\n",' +
+      '"output":["  return 1","  return 2"],"score":0.5}',
+  );
+  const digit: ScoredItem = {
+    id: "mnist-7-3",
+    request: { kind: "classify", x: new Float32Array(785), classes: 10 },
+    target: "odd (digit 7)",
+    output: { kind: "classify", label: 3 },
+    score: { metrics: { acc: 1 } },
+  };
+  equal(
+    sampleLine("parity_mnist", digit),
+    '{"task":"parity_mnist","id":"mnist-7-3","target":"odd (digit 7)","output":3,"score":1}',
   );
 });

@@ -1,10 +1,11 @@
 // A decoder-only transformer in the Llama layout (RMSNorm, RoPE in HF's rotate_half convention,
 // grouped-query causal attention, SwiGLU MLP, optional tied head, optional Qwen2 q/k/v biases) on
 // @jax-js/jax, for training tiny LMs in-process. Parameters are keyed by Hugging Face tensor names.
+// Scoring lives here too; KV-cached sampling is models/sampling.ts, built on the exported layers.
 
 import { jit, nn, numpy as np, tree } from "@jax-js/jax";
 import { UsageError, ValidationError } from "../lib/errors.ts";
-import { hashString, rng, sampleIndex } from "../lib/rng.ts";
+import { hashString, rng } from "../lib/rng.ts";
 import { type LlamaConfig, llamaWeightShapes, resolveLlamaConfig } from "./onnx/llama.ts";
 
 /**
@@ -161,9 +162,10 @@ export function oneHot(ids: np.Array, o: { n: number; dtype: np.DType }): np.Arr
 
 /**
  * cos and sin [Bc, T, 1, D] for positions [B, T] (one-hot rows of an n-row table: exact, works
- * under jit on every device), or for 0..T−1 when `positions` is absent (Bc = 1).
+ * under jit on every device), or for 0..T−1 when `positions` is absent (Bc = 1). Consumes
+ * `positions`.
  */
-function ropeFor(
+export function ropeFor(
   positions: np.Array | undefined,
   dims: { n: number; t: number; d: number; theta: number; dtype: np.DType },
 ): [np.Array, np.Array] {
@@ -201,7 +203,7 @@ function linear(x: np.Array, w: np.Array): np.Array {
 }
 
 /** What the layers need besides the weights; `cache` switches on one-token decoding. */
-interface LayerInputs {
+export interface LayerInputs {
   config: LlamaModelConfig;
   b: number;
   t: number;
@@ -220,7 +222,7 @@ interface LayerInputs {
  * values [B, KV, S, D] after RoPE (the updated caches when decoding). Consumes `x` and the
  * arrays in `io`; borrows `params`.
  */
-function decoder(
+export function decoder(
   params: LlamaParams,
   x: np.Array,
   io: LayerInputs,
@@ -283,19 +285,20 @@ function decoder(
  * whole RMSNorm backward into its reduction loop and runs ~50× slower than a matmul (0.9 s of a
  * 1.4 s step at 1M parameters, 32 × 64 tokens).
  */
-function embed(params: LlamaParams, ids: np.Array): np.Array {
+export function embed(params: LlamaParams, ids: np.Array): np.Array {
   const table = params["model.embed_tokens.weight"];
   const oh = oneHot(ids, { n: table.shape[0], dtype: table.dtype });
   const n = oh.shape[0];
   return np.pad(np.matmul(oh, table.ref), [[0, 1], [0, 0]]).slice([0, n]);
 }
 
-/** Logits [n, V] of final hidden states [n, H] (the embedding table when tied). */
-function head(params: LlamaParams, h: np.Array): np.Array {
+/** Logits [n, V] of final hidden states [n, H] (the embedding table when tied). Consumes `h`. */
+export function head(params: LlamaParams, h: np.Array): np.Array {
   return linear(h, (params["lm_head.weight"] ?? params["model.embed_tokens.weight"]).ref);
 }
 
-function dtypeOf(params: LlamaParams): np.DType {
+/** The parameters' float dtype (that of the embedding table). */
+export function dtypeOf(params: LlamaParams): np.DType {
   return params["model.embed_tokens.weight"].dtype;
 }
 
@@ -388,10 +391,10 @@ export function exactKlPerToken(
   return opts.targetsMask ? kl.mul(opts.targetsMask) : kl;
 }
 
-// ---- host-side helpers: padding, scoring, sampling ----
+// ---- host-side helpers: padding, compiled programs, scoring ----
 
 /** Rounds up to a multiple of `m`, so that varying lengths share a few compiled programs. */
-function bucket(n: number, m: number): number {
+export function bucket(n: number, m: number): number {
   return Math.ceil(n / m) * m;
 }
 
@@ -421,13 +424,18 @@ export function padBatch(
 /** jit-compiled programs per architecture and kind, made on first use and kept. */
 const programs = new Map<string, unknown>();
 
+/**
+ * The jit-compiled `make()` under `key`, compiled on first use and kept for the process (so the
+ * key must name everything the program's shapes and constants depend on; see {@link configKey}).
+ */
 // deno-lint-ignore no-explicit-any -- jit's own constraint on the functions it compiles
-function program<F extends (...args: any[]) => any>(key: string, make: () => F): F {
+export function program<F extends (...args: any[]) => any>(key: string, make: () => F): F {
   if (!programs.has(key)) programs.set(key, jit(make()));
   return programs.get(key) as F;
 }
 
-function configKey(config: LlamaModelConfig): string {
+/** A stable key for an architecture (its resolved config), for {@link program} keys. */
+export function configKey(config: LlamaModelConfig): string {
   return JSON.stringify(Object.entries(resolveLlamaConfig(config)).sort());
 }
 
@@ -513,207 +521,4 @@ export async function answerLogProbs(
     });
   }
   return out;
-}
-
-/** Options of {@link sample}. */
-export interface SampleOptions extends ConfigOption {
-  /** Most new tokens per prompt. */
-  readonly maxTokens: number;
-  /** Softmax temperature; 0 (default) = greedy (first maximum on ties). */
-  readonly temperature?: number;
-  /** Nucleus sampling: keep the most probable tokens up to this cumulative mass (default 1). */
-  readonly topP?: number;
-  /** Seed of the draws (default 0); row i draws from its own stream, whatever the other rows do. */
-  readonly seed?: number;
-  /** A row stops after emitting this token (which is kept in its completion). */
-  readonly stopToken?: number;
-}
-
-/** Completions from {@link sample}. */
-export interface Samples {
-  /** New token ids per prompt (ending with stopToken when it was produced). */
-  readonly tokens: number[][];
-  /**
-   * log π(token | prefix) per new token, under the temperature-scaled policy
-   * log_softmax(logits / T) (T = 1 when greedy), before top-p truncation: the π_old of a
-   * clipped policy-gradient ratio. Equal to the sampling distribution when topP = 1.
-   */
-  readonly logProbs: number[][];
-  /** Whether each row stopped at stopToken (else it ran out of maxTokens). */
-  readonly stopped: boolean[];
-}
-
-/**
- * Samples completions with a KV cache: one prefill over the right-padded prompts writes every
- * layer's keys and values into fixed-size caches [B, KV, S, D], then each step embeds one token
- * per row, writes its key/value at that row's position and attends over the cache (later slots
- * masked). Both programs are jitted; S and the prompt width are rounded up to multiples of 16 so
- * that calls of similar sizes reuse them. Deterministic for a seed. Borrows `params`.
- *
- * @example
- * const out = await sample(params, [[1, 5, 6]], { config, maxTokens: 8, temperature: 1, seed: 0 });
- */
-export async function sample(
-  params: LlamaParams,
-  prompts: readonly (readonly number[])[],
-  opts: SampleOptions,
-): Promise<Samples> {
-  const c = resolveLlamaConfig(opts.config);
-  const V = c.vocab_size, B = prompts.length, temp = opts.temperature ?? 0;
-  const topP = opts.topP ?? 1;
-  if (B === 0) return { tokens: [], logProbs: [], stopped: [] };
-  if (!(opts.maxTokens >= 1) || !(temp >= 0) || !(topP > 0 && topP <= 1)) {
-    throw new UsageError(
-      `sample: need maxTokens ≥ 1, temperature ≥ 0, 0 < topP ≤ 1 (got ${opts.maxTokens}, ${temp}, ${topP})`,
-    );
-  }
-  prompts.forEach((p, i) => {
-    if (p.length === 0) throw new UsageError(`sample: prompt ${i} is empty`);
-    if (p.some((t) => !Number.isInteger(t) || t < 0 || t >= V)) {
-      throw new UsageError(`sample: prompt ${i} has a token id outside [0, ${V})`);
-    }
-  });
-  const lens = prompts.map((p) => p.length);
-  const P = bucket(Math.max(...lens), 16);
-  const S = bucket(Math.max(...lens) + opts.maxTokens, 16);
-  if (Math.max(...lens) + opts.maxTokens > c.max_position_embeddings) {
-    throw new UsageError(
-      `sample: prompt + maxTokens = ${
-        Math.max(...lens) + opts.maxTokens
-      } exceeds max_position_embeddings ${c.max_position_embeddings}`,
-    );
-  }
-  const key = configKey(opts.config);
-  const prefill = program(`prefill:${key}:${S}`, () => prefillProgram(opts.config, S));
-  const step = program(`decode:${key}:${S}`, () => decodeProgram(opts.config, S));
-
-  const last = new Float32Array(B * P);
-  lens.forEach((n, i) => (last[i * P + n - 1] = 1));
-  const padded = padBatch(prompts, { length: P });
-  padded.attnMask?.dispose();
-  let { logits, k, v } = prefill(tree.ref(params), padded.tokens, np.array(last).reshape([B, P]));
-  const tokens: number[][] = prompts.map(() => []), logProbs: number[][] = prompts.map(() => []);
-  const done = prompts.map(() => false), stopped = prompts.map(() => false);
-  const rngs = prompts.map((_, i) => rng(opts.seed ?? 0, i));
-  for (let s = 0; s < opts.maxTokens; s++) {
-    const z = (await logits.data()) as Float32Array;
-    const next = new Int32Array(B);
-    for (let i = 0; i < B; i++) {
-      if (done[i]) {
-        next[i] = prompts[i][0]; // any id: the row's output is no longer read
-        continue;
-      }
-      const [tok, lp] = drawToken(z.subarray(i * V, (i + 1) * V), { temp, topP, r: rngs[i] });
-      tokens[i].push(tok);
-      logProbs[i].push(lp);
-      next[i] = tok;
-      if (tok === opts.stopToken) done[i] = stopped[i] = true;
-      else if (tokens[i].length === opts.maxTokens) done[i] = true;
-    }
-    if (done.every(Boolean)) {
-      tree.dispose([k, v]);
-      break;
-    }
-    const pos = Int32Array.from(lens, (n, i) => n + tokens[i].length - 1);
-    ({ logits, k, v } = step(
-      tree.ref(params),
-      { k, v },
-      np.array(next, { dtype: np.int32 }),
-      np.array(pos, { dtype: np.int32 }),
-    ));
-  }
-  return { tokens, logProbs, stopped };
-}
-
-/** Draws one token from float32 logits on the host (float64 arithmetic); returns [id, log π]. */
-function drawToken(
-  z: Float32Array,
-  o: { temp: number; topP: number; r: ReturnType<typeof rng> },
-): [number, number] {
-  const t = o.temp > 0 ? o.temp : 1;
-  let max = -Infinity, best = 0;
-  for (let j = 0; j < z.length; j++) if (z[j] > max) [max, best] = [z[j], j];
-  let sum = 0;
-  for (let j = 0; j < z.length; j++) sum += Math.exp((z[j] - max) / t);
-  const lse = Math.log(sum);
-  const lp = (j: number) => (z[j] - max) / t - lse;
-  if (o.temp === 0) return [best, lp(best)];
-  const probs = Float64Array.from(z, (_, j) => Math.exp(lp(j)));
-  if (o.topP < 1) {
-    // Keep the smallest most-probable set whose mass reaches topP (ties by id), zero the rest.
-    const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
-    let mass = 0, kept = 0;
-    while (kept < order.length && mass < o.topP) mass += probs[order[kept++]];
-    for (const j of order.slice(kept)) probs[j] = 0;
-  }
-  const tok = sampleIndex(probs, o.r);
-  return [tok, lp(tok)];
-}
-
-type Cache = { k: np.Array[]; v: np.Array[] };
-
-/** Prompt pass: logits [B, V] at each row's last prompt token, caches padded to S slots. */
-function prefillProgram(config: LlamaModelConfig, S: number) {
-  return (p: LlamaParams, tokens: np.Array, last: np.Array): Cache & { logits: np.Array } => {
-    const c = resolveLlamaConfig(config);
-    const [B, T] = tokens.shape;
-    const [cos, sin] = ropeFor(undefined, {
-      n: T,
-      t: T,
-      d: c.head_dim,
-      theta: c.rope_theta,
-      dtype: dtypeOf(p),
-    });
-    // Right padding: real queries only see earlier (real) keys, so causality is the whole mask.
-    const allowed = np.tri(T, T, 0, { dtype: np.bool }).reshape([1, 1, 1, T, T]);
-    const x = embed(p, tokens.reshape([B * T]));
-    const out = decoder(p, x, { config, b: B, t: T, s: T, cos, sin, allowed });
-    const h = out.h.reshape([B, T, -1]).mul(last.reshape([B, T, 1])).sum(1);
-    const logits = head(p, h);
-    const pad = (a: np.Array) =>
-      np.concatenate([
-        a,
-        np.zeros([B, c.num_key_value_heads, S - T, c.head_dim], { dtype: a.dtype }),
-      ], 2);
-    tree.dispose(p);
-    return { logits, k: out.k.map(pad), v: out.v.map(pad) };
-  };
-}
-
-/** One decoding step: token [B] at position pos [B] → logits [B, V] and the updated caches. */
-function decodeProgram(config: LlamaModelConfig, S: number) {
-  return (
-    p: LlamaParams,
-    cache: Cache,
-    token: np.Array,
-    pos: np.Array,
-  ): Cache & { logits: np.Array } => {
-    const c = resolveLlamaConfig(config);
-    const B = token.shape[0];
-    const [cos, sin] = ropeFor(pos.ref.reshape([B, 1]), {
-      n: S,
-      t: 1,
-      d: c.head_dim,
-      theta: c.rope_theta,
-      dtype: dtypeOf(p),
-    });
-    const slots = np.arange(S, undefined, 1, { dtype: np.int32 }).reshape([1, S]);
-    const at = pos.reshape([B, 1]);
-    const write = slots.ref.equal(at.ref).reshape([B, 1, S, 1]);
-    const allowed = slots.lessEqual(at).reshape([B, 1, 1, 1, S]);
-    const x = embed(p, token);
-    const out = decoder(p, x, {
-      config,
-      b: B,
-      t: 1,
-      s: S,
-      cos,
-      sin,
-      allowed,
-      cache: { k: cache.k, v: cache.v, write },
-    });
-    const logits = head(p, out.h);
-    tree.dispose(p);
-    return { logits, k: out.k, v: out.v };
-  };
 }

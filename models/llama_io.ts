@@ -1,6 +1,6 @@
 // Weights in and out for models/llama.ts: a Hugging Face folder (config.json with Llama/Qwen2
 // fields + model.safetensors under HF tensor names) that loads back with no renaming, and an ONNX
-// export (models/onnx/llama.ts via writeLlamaFolder) that transformers.js runs.
+// export (models/onnx/folder.ts) that transformers.js runs.
 
 import type { numpy as np } from "@jax-js/jax";
 import { writeBytesAtomic, writeTextAtomic } from "../lib/atomic.ts";
@@ -13,11 +13,10 @@ import {
   paramsFromWeights,
   weightsOf,
 } from "./llama.ts";
-import type { NamedWeights } from "./mlp.ts";
+import { writeOnnxFolder } from "./onnx/folder.ts";
 import { llamaArchitectureJson, resolveLlamaConfig } from "./onnx/llama.ts";
-import { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
-import { writeLlamaFolder } from "./tiny_llama.ts";
-import type { ByteLevelTokenizer } from "./tokenizer_files.ts";
+import { decodeSafetensors, encodeSafetensors, type NamedWeights } from "./safetensors.ts";
+import type { TokenizerFiles } from "./tokenizer_files.ts";
 
 const POSITIVE_INTS = [
   "vocab_size",
@@ -192,14 +191,19 @@ export async function loadLlama(
 }
 
 /**
- * Writes a transformers.js model folder (config.json, generation_config.json, tokenizer files,
- * onnx/model.onnx via models/onnx/llama.ts) plus model.safetensors, so the same folder loads with
- * loadOnnxLm and with {@link loadLlama}. The ONNX graph has no bias inputs, so Qwen2 /
- * attention_bias models are refused.
+ * Writes a transformers.js model folder (config.json, generation_config.json, `tokenizer`'s
+ * files, onnx/model.onnx via models/onnx/folder.ts) plus model.safetensors, so the same folder
+ * loads with loadOnnxLm and with {@link loadLlama}. Any {@link TokenizerFiles} will do (the
+ * byte-level BPE of models/tokenizer_files.ts, the character tokenizer of
+ * models/char_tokenizer.ts) as long as its ids fit in vocab_size. The ONNX graph has no bias
+ * inputs, so Qwen2 / attention_bias models are refused.
+ *
+ * @example
+ * await exportOnnx("out/char-lm", { config, params, tokenizer: charTokenizerFiles() });
  */
 export async function exportOnnx(
   dir: string,
-  model: { config: LlamaModelConfig; params: LlamaParams; tokenizer: ByteLevelTokenizer },
+  model: { config: LlamaModelConfig; params: LlamaParams; tokenizer: TokenizerFiles },
 ): Promise<void> {
   const { config, tokenizer } = model;
   if (hasAttentionBias(config)) {
@@ -215,7 +219,7 @@ export async function exportOnnx(
     );
   }
   const weights = await weightsOf(model.params);
-  await writeLlamaFolder(dir, { config, weights, tokenizer });
+  await writeOnnxFolder(dir, { config, weights, tokenizer });
   const shapes = llamaParamShapes(config), named: NamedWeights = new Map();
   for (const [name, data] of weights) named.set(name, { shape: shapes.get(name)!, data });
   await writeBytesAtomic(`${dir}/model.safetensors`, encodeSafetensors(named, { format: "pt" }));

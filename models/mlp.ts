@@ -1,6 +1,7 @@
-// The MLP classifier policy of the ParityMNIST experiment (785 → 256 → 256 → 10: pixels plus a
-// task-indicator input, one shared 10-way head), on @jax-js/jax. Every trainer drives it through
-// two differentiable losses, both jitted once per batch shape together with an Adam update:
+// The MLP classifier of the ParityMNIST experiment (785 → 256 → 256 → 10: pixels plus a
+// task-indicator input, one shared 10-way head), on @jax-js/jax: parameters, forward pass and
+// the two differentiable losses every trainer drives it through, each jitted once per batch
+// shape together with the AdamW update of models/optim.ts:
 //
 //   soft: −(1/B) Σ_i Σ_y q_i(y) log π(y|x_i) + β (1/B) Σ_i KL(π0(·|x_i) ‖ π(·|x_i))
 //         (SFT with hard or soft targets; SFT+KL, METRICS.md "SFT+KL")
@@ -8,9 +9,10 @@
 //         k3 = π_ref/π − log(π_ref/π) − 1   (GRPO / REINFORCE / RIF-RFT, METRICS.md "Trainers")
 //
 // so that trainers/ hold only the logic of each method (what to sample, which advantages, which
-// instances to keep) in plain TypeScript.
+// instances to keep) in plain TypeScript. models/mlp_policy.ts wraps it as a Policy.
 
-import { jit, nn, numpy as np, random, tree, valueAndGrad } from "@jax-js/jax";
+import { jit, nn, numpy as np, random, tree } from "@jax-js/jax";
+import { makeTrainStep, type TrainStep } from "./optim.ts";
 
 /** Layer sizes of an MLP classifier. */
 export interface MlpConfig {
@@ -47,17 +49,15 @@ export function mlpLogits(p: MlpParams, x: np.Array): np.Array {
   return h;
 }
 
+/** A soft-target batch: inputs, target distributions q, π0's log-probabilities, and β. */
+export type SoftBatch = { x: np.Array; q: np.Array; lp0: np.Array; beta: np.Array };
+
 /**
  * Soft-target cross-entropy plus β·KL(π0‖π), averaged over the batch; returns the loss and,
  * as auxiliary output, the log-probabilities it was computed from.
  */
-export function softLoss(
-  p: MlpParams,
-  x: np.Array,
-  q: np.Array,
-  lp0: np.Array,
-  beta: np.Array,
-): [np.Array, np.Array] {
+export function softLoss(p: MlpParams, b: SoftBatch): [np.Array, np.Array] {
+  const { x, q, lp0, beta } = b;
   const n = x.shape[0];
   const lp = nn.logSoftmax(mlpLogits(p, x), -1);
   const ce = lp.ref.mul(q).sum().mul(-1 / n);
@@ -84,8 +84,12 @@ export type PgInputs = {
   invCount: np.Array;
 };
 
+/** A policy-gradient batch: inputs and the per-sample arrays. */
+export type PgBatch = { x: np.Array; a: PgInputs };
+
 /** Clipped-ratio policy-gradient loss with a k3 KL penalty; aux = log-probabilities (B × C). */
-export function pgLoss(p: MlpParams, x: np.Array, a: PgInputs): [np.Array, np.Array] {
+export function pgLoss(p: MlpParams, b: PgBatch): [np.Array, np.Array] {
+  const { x, a } = b;
   const n = a.adv.shape[0];
   const lp = nn.logSoftmax(mlpLogits(p, x), -1);
   const lpa = a.act.mul(lp.ref.reshape([n, 1, -1])).sum(-1); // log π(o_ig | x_i): B × G
@@ -97,265 +101,43 @@ export function pgLoss(p: MlpParams, x: np.Array, a: PgInputs): [np.Array, np.Ar
   return [per.mul(a.mask).sum().mul(a.invCount), lp];
 }
 
-const B1 = 0.9, B2 = 0.999;
+let soft: TrainStep<MlpParams, SoftBatch, np.Array> | undefined;
+let pg: TrainStep<MlpParams, PgBatch, np.Array> | undefined;
 
-/** One Adam update (bias correction folded into `lrT` and `epsT`). Consumes its arguments. */
-function adam(
-  p: MlpParams,
-  g: MlpParams,
-  m: MlpParams,
-  v: MlpParams,
-  lrT: np.Array,
-  epsT: np.Array,
-) {
-  const m2 = tree.map(
-    (mi: np.Array, gi: np.Array) => mi.mul(B1).add(gi.mul(1 - B1)),
-    m,
-    tree.ref(g),
-  );
-  const v2 = tree.map(
-    (vi: np.Array, gi: np.Array) => vi.mul(B2).add(np.square(gi).mul(1 - B2)),
-    v,
-    g,
-  );
-  const p2 = tree.map(
-    (pi: np.Array, mi: np.Array, vi: np.Array) =>
-      pi.sub(mi.mul(lrT.ref).div(np.sqrt(vi).add(epsT.ref))),
-    p,
-    tree.ref(m2),
-    tree.ref(v2),
-  );
-  lrT.dispose();
-  epsT.dispose();
-  return [p2, m2, v2] as [MlpParams, MlpParams, MlpParams];
+/** The jitted soft-target AdamW step (shared by every MLP of the process). */
+export function softStep(): TrainStep<MlpParams, SoftBatch, np.Array> {
+  return soft ??= makeTrainStep(softLoss);
 }
 
-const softStep = jit(
-  (
-    p: MlpParams,
-    m: MlpParams,
-    v: MlpParams,
-    x: np.Array,
-    q: np.Array,
-    lp0: np.Array,
-    beta: np.Array,
-    lrT: np.Array,
-    epsT: np.Array,
-  ) => {
-    const [[loss, lp], g] = valueAndGrad(softLoss, { hasAux: true })(tree.ref(p), x, q, lp0, beta);
-    return [loss, lp, ...adam(p, g, m, v, lrT, epsT)];
-  },
-);
-
-const pgStep = jit(
-  (
-    p: MlpParams,
-    m: MlpParams,
-    v: MlpParams,
-    x: np.Array,
-    a: PgInputs,
-    lrT: np.Array,
-    epsT: np.Array,
-  ) => {
-    const [[loss, lp], g] = valueAndGrad(pgLoss, { hasAux: true })(tree.ref(p), x, a);
-    return [loss, lp, ...adam(p, g, m, v, lrT, epsT)];
-  },
-);
+/** The jitted clipped policy-gradient AdamW step (shared by every MLP of the process). */
+export function pgStep(): TrainStep<MlpParams, PgBatch, np.Array> {
+  return pg ??= makeTrainStep(pgLoss);
+}
 
 const logProbsJit = jit((p: MlpParams, x: np.Array) => nn.logSoftmax(mlpLogits(p, x), -1));
 
 /** Rows of a row-major matrix as a jax-js array. */
-function matrix(data: Float32Array, cols: number): np.Array {
+export function matrix(data: Float32Array, cols: number): np.Array {
   return np.array(data as Float32Array<ArrayBuffer>).reshape([data.length / cols, cols]);
 }
 
-/** Result of one optimiser step: the loss and the pre-update log-probabilities (B × C). */
-export interface StepResult {
-  loss: number;
-  logProbs: Float32Array;
-}
-
-/** Adam on an MlpPolicy: keeps the moments and step count; each call updates the policy. */
-export class Adam {
-  #m: MlpParams;
-  #v: MlpParams;
-  #t = 0;
-  constructor(
-    private readonly policy: MlpPolicy,
-    private readonly opts: { lr: number; eps?: number },
-  ) {
-    this.#m = tree.map((a: np.Array) => np.zerosLike(a.ref), policy.params) as MlpParams;
-    this.#v = tree.map((a: np.Array) => np.zerosLike(a.ref), policy.params) as MlpParams;
+/**
+ * Log-probabilities (n × classes, row-major) of n inputs (n × inputDim), in fixed-size batches
+ * padded so that jit compiles one program. Borrows `params`.
+ */
+export async function mlpLogProbs(
+  params: MlpParams,
+  x: Float32Array,
+  opts: { config: MlpConfig; batch?: number },
+): Promise<Float32Array> {
+  const d = opts.config.inputDim, c = opts.config.classes, n = x.length / d;
+  const batch = opts.batch ?? 256;
+  const out = new Float32Array(n * c);
+  for (let s = 0; s < n; s += batch) {
+    const chunk = new Float32Array(batch * d);
+    chunk.set(x.subarray(s * d, Math.min(n, s + batch) * d));
+    const lp = (await logProbsJit(tree.ref(params), matrix(chunk, d)).data()) as Float32Array;
+    out.set(lp.subarray(0, (Math.min(n, s + batch) - s) * c), s * c);
   }
-
-  #scalars(): [np.Array, np.Array] {
-    this.#t++;
-    const c1 = 1 - B1 ** this.#t, c2 = 1 - B2 ** this.#t;
-    return [
-      np.array(this.opts.lr * Math.sqrt(c2) / c1),
-      np.array((this.opts.eps ?? 1e-8) * Math.sqrt(c2)),
-    ];
-  }
-
-  async #finish(out: np.Array[]): Promise<StepResult> {
-    const [loss, lp, p2, m2, v2] = out as unknown as [
-      np.Array,
-      np.Array,
-      MlpParams,
-      MlpParams,
-      MlpParams,
-    ];
-    this.policy.replace(p2);
-    this.#m = m2;
-    this.#v = v2;
-    return { loss: (await loss.data())[0], logProbs: (await lp.data()) as Float32Array };
-  }
-
-  /** Soft-target step: `q` and `lp0` are B × C row-major; `beta` weights KL(π0‖π). */
-  soft(
-    x: Float32Array,
-    b: { q: Float32Array; lp0: Float32Array; beta: number },
-  ): Promise<StepResult> {
-    const c = this.policy.config.classes;
-    const [lrT, epsT] = this.#scalars();
-    const out = softStep(
-      tree.ref(this.policy.params),
-      this.#m,
-      this.#v,
-      matrix(x, this.policy.config.inputDim),
-      matrix(b.q, c),
-      matrix(b.lp0, c),
-      np.array(b.beta),
-      lrT,
-      epsT,
-    ) as unknown as np.Array[];
-    return this.#finish(out);
-  }
-
-  /** Clipped policy-gradient step over B inputs × G samples (row-major B × G arrays). */
-  pg(x: Float32Array, b: {
-    actions: Int32Array;
-    adv: Float32Array;
-    lpOld: Float32Array;
-    lpRef: Float32Array;
-    mask: Float32Array;
-    group: number;
-    clip: number;
-    beta: number;
-  }): Promise<StepResult> {
-    const c = this.policy.config.classes, n = b.adv.length / b.group;
-    const act = new Float32Array(b.actions.length * c);
-    b.actions.forEach((y, k) => (act[k * c + y] = 1));
-    let kept = 0;
-    for (const w of b.mask) kept += w;
-    const [lrT, epsT] = this.#scalars();
-    const inputs: PgInputs = {
-      act: np.array(act).reshape([n, b.group, c]),
-      adv: matrix(b.adv, b.group),
-      lpOld: matrix(b.lpOld, b.group),
-      lpRef: matrix(b.lpRef, b.group),
-      mask: matrix(b.mask, b.group),
-      lo: np.array(1 - b.clip),
-      hi: np.array(1 + b.clip),
-      beta: np.array(b.beta),
-      invCount: np.array(1 / Math.max(kept, 1)),
-    };
-    const out = pgStep(
-      tree.ref(this.policy.params),
-      this.#m,
-      this.#v,
-      matrix(x, this.policy.config.inputDim),
-      inputs,
-      lrT,
-      epsT,
-    ) as unknown as np.Array[];
-    return this.#finish(out);
-  }
-
-  dispose(): void {
-    tree.dispose(this.#m);
-    tree.dispose(this.#v);
-  }
-}
-
-/** Weights by name (`w0`, `b0`, …), row-major float32, for safetensors and hashing. */
-export type NamedWeights = Map<string, { shape: number[]; data: Float32Array }>;
-
-/** An MLP classifier: log-probabilities over classes, cloning, weights in and out. */
-export class MlpPolicy {
-  #params: MlpParams;
-  constructor(readonly config: MlpConfig, params: MlpParams) {
-    this.#params = params;
-  }
-
-  /** A freshly initialised policy. */
-  static init(config: MlpConfig, seed: number): MlpPolicy {
-    return new MlpPolicy(config, initMlp(config, seed));
-  }
-
-  /** A policy from named weights (as written by `weights()`). */
-  static fromWeights(config: MlpConfig, weights: NamedWeights): MlpPolicy {
-    const layers = config.hidden.length + 1;
-    const get = (name: string) => {
-      const t = weights.get(name);
-      if (!t) throw new Error(`weights lack tensor '${name}'`);
-      return np.array(t.data as Float32Array<ArrayBuffer>).reshape(t.shape);
-    };
-    return new MlpPolicy(config, {
-      w: Array.from({ length: layers }, (_, l) => get(`w${l}`)),
-      b: Array.from({ length: layers }, (_, l) => get(`b${l}`)),
-    });
-  }
-
-  /** The live parameter tree (borrowed: callers take `tree.ref` before consuming it). */
-  get params(): MlpParams {
-    return this.#params;
-  }
-
-  /** Swaps in new parameters, releasing the old ones. */
-  replace(p: MlpParams): void {
-    tree.dispose(this.#params);
-    this.#params = p;
-  }
-
-  /** Log-probabilities (n × classes, row-major) for n inputs, in fixed-size batches. */
-  async logProbs(x: Float32Array, opts?: { batch?: number }): Promise<Float32Array> {
-    const d = this.config.inputDim, c = this.config.classes, n = x.length / d;
-    const batch = opts?.batch ?? 256;
-    const out = new Float32Array(n * c);
-    for (let s = 0; s < n; s += batch) {
-      // Pad the last batch to the fixed size so jit compiles one program.
-      const chunk = new Float32Array(batch * d);
-      chunk.set(x.subarray(s * d, Math.min(n, s + batch) * d));
-      const lp =
-        (await logProbsJit(tree.ref(this.#params), matrix(chunk, d)).data()) as Float32Array;
-      out.set(lp.subarray(0, (Math.min(n, s + batch) - s) * c), s * c);
-    }
-    return out;
-  }
-
-  /** An independent copy sharing no mutable state (arrays are immutable; updates replace them). */
-  clone(): MlpPolicy {
-    return new MlpPolicy(this.config, tree.ref(this.#params));
-  }
-
-  /** Starts Adam on this policy. */
-  adam(opts: { lr: number; eps?: number }): Adam {
-    return new Adam(this, opts);
-  }
-
-  /** Copies the weights out. */
-  async weights(): Promise<NamedWeights> {
-    const out: NamedWeights = new Map();
-    for (const [k, list] of [["w", this.#params.w], ["b", this.#params.b]] as const) {
-      for (const [l, a] of list.entries()) {
-        out.set(`${k}${l}`, { shape: [...a.shape], data: (await a.ref.data()) as Float32Array });
-      }
-    }
-    return out;
-  }
-
-  dispose(): void {
-    tree.dispose(this.#params);
-  }
+  return out;
 }

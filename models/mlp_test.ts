@@ -1,23 +1,27 @@
-// Tests for models/mlp.ts: the two training losses against METRICS.md formulas written out in
-// plain TypeScript and their gradients against central finite differences (float64, `cpu`
-// device); logProbs against a plain forward pass, across padded batches; clone independence;
-// and a weights → safetensors → fromWeights round trip.
+// Tests for models/mlp.ts, the MLP's math: the two training losses against METRICS.md formulas
+// written out in plain TypeScript and their gradients against central finite differences
+// (float64, `cpu` device); initMlp's shapes and determinism; mlpLogProbs against a plain forward
+// pass, across padded batches; and the jitted softStep/pgStep: loss and aux from the parameters
+// before the update, steps that move the model the way the loss says, bit-identical reruns.
+// The optimiser itself is tested in models/optim_test.ts, the Policy in mlp_policy_test.ts.
 
-import { equal, ok } from "node:assert/strict";
-import { defaultDevice, grad, numpy as np } from "@jax-js/jax";
+import { deepEqual, equal, notDeepEqual, ok } from "node:assert/strict";
+import { defaultDevice, grad, numpy as np, tree } from "@jax-js/jax";
 import { rng } from "../lib/rng.ts";
 import { startEngine } from "./engine.ts";
 import {
   initMlp,
+  matrix,
   type MlpConfig,
+  mlpLogProbs,
   type MlpParams,
-  MlpPolicy,
-  type NamedWeights,
   type PgInputs,
   pgLoss,
+  pgStep,
   softLoss,
+  softStep,
 } from "./mlp.ts";
-import { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
+import { initTrainState, type TrainState } from "./optim.ts";
 
 // jax-js's wasm worker pool outlives each test.
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -140,14 +144,19 @@ function pgInputs(d: { lpOld: number[]; lpRef: number[] }): PgInputs {
 type LossFn = (p: MlpParams) => np.Array;
 
 function softOnly(p: MlpParams): np.Array {
-  const [loss, lp] = softLoss(p, f64(X, [B, 6]), f64(Q, [B, C]), f64(LP0, [B, C]), scalar(BETA));
+  const [loss, lp] = softLoss(p, {
+    x: f64(X, [B, 6]),
+    q: f64(Q, [B, C]),
+    lp0: f64(LP0, [B, C]),
+    beta: scalar(BETA),
+  });
   lp.dispose();
   return loss;
 }
 
 function pgOnly(d: { lpOld: number[]; lpRef: number[] }): LossFn {
   return (p) => {
-    const [loss, lp] = pgLoss(p, f64(X, [B, 6]), pgInputs(d));
+    const [loss, lp] = pgLoss(p, { x: f64(X, [B, 6]), a: pgInputs(d) });
     lp.dispose();
     return loss;
   };
@@ -237,36 +246,74 @@ Deno.test(
   },
 );
 
-// ---- the policy on the default wasm device ----
+// ---- initMlp, mlpLogProbs and the jitted steps on the default wasm device ----
 
 const WIDE: MlpConfig = { inputDim: 6, hidden: [16], classes: 10 };
+const WIDE_SIZES = [WIDE.inputDim, ...WIDE.hidden, WIDE.classes];
 
 function inputs(n: number, seed: number): Float32Array {
   return Float32Array.from(uniform(n * WIDE.inputDim, seed, 2));
 }
 
-async function plainLogProbs(policy: MlpPolicy, x: Float32Array): Promise<number[][]> {
-  const w = await policy.weights();
-  const layers = policy.config.hidden.length + 1;
-  const sizes = [policy.config.inputDim, ...policy.config.hidden, policy.config.classes];
-  return forward(
-    Array.from({ length: layers }, (_, l) => w.get(`w${l}`)!.data),
-    Array.from({ length: layers }, (_, l) => w.get(`b${l}`)!.data),
-    sizes,
-    x,
-  );
+/** Copies the parameters out as plain arrays (the parameters stay alive). */
+async function leavesOf(p: MlpParams): Promise<{ w: Float32Array[]; b: Float32Array[] }> {
+  const read = (a: np.Array) => a.ref.data() as Promise<Float32Array>;
+  return { w: await Promise.all(p.w.map(read)), b: await Promise.all(p.b.map(read)) };
 }
 
-/** A policy moved off its initialisation (non-zero biases) by a few SFT steps. */
-async function trainedPolicy(seed: number): Promise<MlpPolicy> {
-  const policy = MlpPolicy.init(WIDE, seed);
-  const x = inputs(8, seed + 100), q = new Float32Array(8 * 10);
-  for (let i = 0; i < 8; i++) q[i * 10 + (i % 10)] = 1;
-  const adam = policy.adam({ lr: 0.05 });
-  for (let s = 0; s < 3; s++) await adam.soft(x, { q, lp0: new Float32Array(80), beta: 0 });
-  adam.dispose();
-  return policy;
+/** The plain-TypeScript forward pass of WIDE parameters. */
+async function plainLogProbs(p: MlpParams, x: Float32Array): Promise<number[][]> {
+  const { w, b } = await leavesOf(p);
+  return forward(w, b, WIDE_SIZES, x);
 }
+
+/** A soft batch of one-hot targets `label(i)` for the rows of `x`, with an optional π0 term. */
+function softBatch(
+  x: Float32Array,
+  label: (i: number) => number,
+  o: { lp0?: Float32Array; beta?: number } = {},
+) {
+  const n = x.length / WIDE.inputDim, c = WIDE.classes;
+  const q = new Float32Array(n * c);
+  for (let i = 0; i < n; i++) q[i * c + label(i)] = 1;
+  return {
+    x: matrix(x, WIDE.inputDim),
+    q: matrix(q, c),
+    lp0: matrix(o.lp0 ?? new Float32Array(n * c), c),
+    beta: np.array(o.beta ?? 0),
+  };
+}
+
+/** Parameters moved off their initialisation (non-zero biases) by a few SFT steps. */
+async function trained(seed: number, steps = 3): Promise<MlpParams> {
+  let state: TrainState<MlpParams> = initTrainState(initMlp(WIDE, seed));
+  const x = inputs(8, seed + 100);
+  for (let s = 0; s < steps; s++) {
+    const r = await softStep().step(state, softBatch(x, (i) => i % 10), { lr: 0.05 });
+    r.aux.dispose();
+    state = r.state;
+  }
+  tree.dispose([state.m, state.v]);
+  return state.params;
+}
+
+Deno.test("initMlp: shapes, zero biases, He scale, and determinism in the seed", opts, async () => {
+  await startEngine("wasm");
+  const p = initMlp(WIDE, 4);
+  deepEqual(p.w.map((a) => a.shape), [[6, 16], [16, 10]]);
+  deepEqual(p.b.map((a) => a.shape), [[16], [10]]);
+  equal(p.w[0].dtype, np.float32);
+  const leaves = await leavesOf(p);
+  ok(leaves.b.every((b) => b.every((v) => v === 0)), "biases start at 0");
+  deepEqual(await leavesOf(initMlp(WIDE, 4)), leaves, "same seed, same weights");
+  notDeepEqual((await leavesOf(initMlp(WIDE, 5))).w[0], leaves.w[0], "another seed");
+  // He-normal: standard deviation √(2 / fan_in); 20,000 draws estimate it to ~0.5%.
+  const big = initMlp({ inputDim: 200, hidden: [100], classes: 2 }, 1);
+  const w0 = (await big.w[0].ref.data()) as Float32Array;
+  const sd = Math.sqrt(w0.reduce((a, v) => a + v * v, 0) / w0.length);
+  ok(Math.abs(sd / Math.sqrt(2 / 200) - 1) < 0.03, `sd ${sd} vs ${Math.sqrt(2 / 200)}`);
+  tree.dispose([p, big]);
+});
 
 // jax-js 0.1.25's wasm `log` is a 4-term atanh series on the mantissa: up to 1.25e-5 absolute
 // error on [1, 10] (measured), so wasm log-probabilities are good to ~1.3e-5, not float32's
@@ -275,16 +322,16 @@ const FORWARD_TOL = { cpu: 1e-6, wasm: 3e-5 } as const;
 
 for (const device of ["cpu", "wasm"] as const) {
   Deno.test(
-    `logProbs rows are normalised and match a plain forward pass (${device})`,
+    `mlpLogProbs rows are normalised and match a plain forward pass (${device})`,
     opts,
     async () => {
       await startEngine(device);
       const tol = FORWARD_TOL[device];
-      const policy = await trainedPolicy(5);
+      const params = await trained(5);
       const x = inputs(20, 6);
-      const lp = await policy.logProbs(x);
+      const lp = await mlpLogProbs(params, x, { config: WIDE });
       equal(lp.length, 20 * 10);
-      const want = await plainLogProbs(policy, x);
+      const want = await plainLogProbs(params, x);
       for (let i = 0; i < 20; i++) {
         const row = Array.from(lp.subarray(i * 10, (i + 1) * 10));
         const lse = Math.log(row.reduce((a, v) => a + Math.exp(v), 0));
@@ -295,18 +342,18 @@ for (const device of ["cpu", "wasm"] as const) {
       }
       // Trained rows are far from uniform, so the comparison checks more than normalisation.
       ok(Math.max(...want.flat()) > Math.log(0.2));
-      policy.dispose();
+      tree.dispose(params);
     },
   );
 }
 
-Deno.test("logProbs over several padded batches equals row-by-row results", opts, async () => {
+Deno.test("mlpLogProbs over several padded batches equals row-by-row results", opts, async () => {
   await startEngine("wasm");
-  const policy = await trainedPolicy(7);
+  const params = await trained(7);
   const n = 600, x = inputs(n, 8); // 256 + 256 + 88 rows: the last batch is padded
-  const all = await policy.logProbs(x);
-  const oneByOne = await policy.logProbs(x, { batch: 1 });
-  const want = await plainLogProbs(policy, x);
+  const all = await mlpLogProbs(params, x, { config: WIDE });
+  const oneByOne = await mlpLogProbs(params, x, { config: WIDE, batch: 1 });
+  const want = await plainLogProbs(params, x);
   equal(all.length, n * 10);
   for (let i = 0; i < n; i++) {
     for (let y = 0; y < 10; y++) {
@@ -318,41 +365,133 @@ Deno.test("logProbs over several padded batches equals row-by-row results", opts
       );
     }
   }
-  policy.dispose();
+  tree.dispose(params);
 });
 
-Deno.test("clone() trains independently of the original", opts, async () => {
+Deno.test("softStep: loss and log-probs of the parameters before the update", opts, async () => {
   await startEngine("wasm");
-  const policy = await trainedPolicy(9);
-  const x = inputs(16, 10);
-  const before = await policy.logProbs(x);
-  const copy = policy.clone();
-  equal(Array.from(await copy.logProbs(x)).join(), Array.from(before).join());
-  const q = new Float32Array(16 * 10).map((_, k) => (k % 10 === 3 ? 1 : 0));
-  const adam = copy.adam({ lr: 0.05 });
-  for (let s = 0; s < 3; s++) await adam.soft(x, { q, lp0: before, beta: 0 });
-  adam.dispose();
-  const trained = await copy.logProbs(x), after = await policy.logProbs(x);
-  // The clone moved towards class 3 …
-  let gain = 0;
-  for (let i = 0; i < 16; i++) gain += trained[i * 10 + 3] - before[i * 10 + 3];
-  ok(gain / 16 > 0.1, `clone's log π(3|x) rose by ${gain / 16} on average`);
-  // … and the original is bit-for-bit unchanged.
-  equal(Array.from(after).join(), Array.from(before).join());
-  copy.dispose();
-  policy.dispose();
+  const params = await trained(9);
+  const ref = await trained(10);
+  const x = inputs(12, 11);
+  const lp0 = await mlpLogProbs(ref, x, { config: WIDE });
+  const before = await plainLogProbs(params, x);
+  // CE + β·KL(π0‖π) over the batch, with targets y_i = (2i) mod 10 and β = 0.5.
+  let ce = 0, kl = 0;
+  for (let i = 0; i < 12; i++) {
+    ce -= before[i][(2 * i) % 10];
+    for (let y = 0; y < 10; y++) kl += Math.exp(lp0[i * 10 + y]) * (lp0[i * 10 + y] - before[i][y]);
+  }
+  const expected = (ce + 0.5 * kl) / 12;
+  ok(kl > 0.1, "π0 differs from π, so β is tested");
+  const r = await softStep().step(
+    initTrainState(params),
+    softBatch(x, (i) => (2 * i) % 10, { lp0, beta: 0.5 }),
+    { lr: 0.01 },
+  );
+  ok(Math.abs(r.loss - expected) < 1e-4, `loss ${r.loss} vs ${expected}`);
+  const aux = (await r.aux.data()) as Float32Array;
+  before.flat().forEach((v, k) => ok(Math.abs(aux[k] - v) < FORWARD_TOL.wasm, `aux[${k}]`));
+  // The step changed the parameters (the aux above was computed before it).
+  const after = await plainLogProbs(r.state.params, x);
+  ok(after.flat().some((v, k) => Math.abs(v - before.flat()[k]) > 1e-3), "the step moved π");
+  tree.dispose([r.state.params, r.state.m, r.state.v, ref]);
 });
 
-Deno.test("weights → safetensors → fromWeights gives identical logProbs", opts, async () => {
-  await startEngine("wasm");
-  const policy = await trainedPolicy(11);
-  const w: NamedWeights = await policy.weights();
-  equal([...w.keys()].sort().join(), "b0,b1,w0,w1");
-  equal(w.get("w0")!.shape.join(), "6,16");
-  const bytes = encodeSafetensors(w);
-  const back = MlpPolicy.fromWeights(WIDE, decodeSafetensors(bytes, "mem").weights);
-  const x = inputs(30, 12);
-  equal(Array.from(await back.logProbs(x)).join(), Array.from(await policy.logProbs(x)).join());
-  back.dispose();
-  policy.dispose();
-});
+Deno.test(
+  "softStep: steps towards one class raise its log-probability and lower the loss",
+  opts,
+  async () => {
+    await startEngine("wasm");
+    let state: TrainState<MlpParams> = initTrainState(await trained(12));
+    const x = inputs(16, 13);
+    const start = await plainLogProbs(state.params, x);
+    const losses: number[] = [];
+    for (let s = 0; s < 10; s++) {
+      const r = await softStep().step(state, softBatch(x, () => 3), { lr: 0.02 });
+      r.aux.dispose();
+      losses.push(r.loss);
+      state = r.state;
+    }
+    const end = await plainLogProbs(state.params, x);
+    const gain = end.reduce((a, row, i) => a + row[3] - start[i][3], 0) / 16;
+    ok(gain > 0.5, `log π(3|x) rose by ${gain} on average`);
+    ok(losses[9] < losses[0] / 2, `loss ${losses[0]} → ${losses[9]}`);
+    // The first loss is the cross-entropy of class 3 at the start.
+    const ce0 = -start.reduce((a, row) => a + row[3], 0) / 16;
+    ok(Math.abs(losses[0] - ce0) < 1e-4, `first loss ${losses[0]} vs ${ce0}`);
+    tree.dispose([state.params, state.m, state.v]);
+  },
+);
+
+Deno.test(
+  "pgStep: the clipped loss at ratio 1, and advantages move log π their way",
+  opts,
+  async () => {
+    await startEngine("wasm");
+    const params = await trained(14);
+    const n = 8, g = 2, c = WIDE.classes;
+    const x = inputs(n, 15);
+    const lp = await mlpLogProbs(params, x, { config: WIDE });
+    // Sample k of row i is class (i + 5k) mod 10, with advantage +1 (k = 0) or −1 (k = 1); the
+    // last row is masked out. π_old = π_ref = π, so ρ = 1, k3 = 0 and the loss is
+    // −(1/N) Σ m·A = −(7·1 − 7·1)/14 = 0; with A = +1 on k = 0 only, −7/14 = −0.5.
+    const act = new Float32Array(n * g * c), lpOld = new Float32Array(n * g);
+    const actions = (i: number, k: number) => (i + 5 * k) % 10;
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < g; k++) {
+        act[(i * g + k) * c + actions(i, k)] = 1;
+        lpOld[i * g + k] = lp[i * c + actions(i, k)];
+      }
+    }
+    const mask = Float32Array.from({ length: n * g }, (_, j) => (j < (n - 1) * g ? 1 : 0));
+    const batch = (adv: Float32Array) => ({
+      x: matrix(x, WIDE.inputDim),
+      a: {
+        act: np.array(act).reshape([n, g, c]),
+        adv: matrix(adv, g),
+        lpOld: matrix(lpOld, g),
+        lpRef: matrix(lpOld, g),
+        mask: matrix(mask, g),
+        lo: np.array(0.8),
+        hi: np.array(1.2),
+        beta: np.array(0.1),
+        invCount: np.array(1 / 14),
+      } satisfies PgInputs,
+    });
+    const both = Float32Array.from({ length: n * g }, (_, j) => (j % g === 0 ? 1 : -1));
+    const first = Float32Array.from({ length: n * g }, (_, j) => (j % g === 0 ? 1 : 0));
+    const r0 = await pgStep().step(initTrainState(tree.ref(params)), batch(first), { lr: 0 });
+    ok(Math.abs(r0.loss + 0.5) < 1e-5, `loss ${r0.loss} vs −0.5`);
+    tree.dispose([r0.state.params, r0.state.m, r0.state.v, r0.aux]);
+    let state: TrainState<MlpParams> = initTrainState(params);
+    for (let s = 0; s < 3; s++) {
+      const r = await pgStep().step(state, batch(both), { lr: 0.01 });
+      if (s === 0) ok(Math.abs(r.loss) < 1e-5, `loss ${r.loss} vs 0`);
+      r.aux.dispose();
+      state = r.state;
+    }
+    const after = await mlpLogProbs(state.params, x, { config: WIDE });
+    let up = 0, down = 0;
+    for (let i = 0; i < n - 1; i++) {
+      up += after[i * c + actions(i, 0)] - lp[i * c + actions(i, 0)];
+      down += after[i * c + actions(i, 1)] - lp[i * c + actions(i, 1)];
+    }
+    ok(up > 0.05, `positive advantages: log π rose by ${up} in total`);
+    ok(down < -0.05, `negative advantages: log π fell by ${-down} in total`);
+    tree.dispose([state.params, state.m, state.v]);
+  },
+);
+
+Deno.test(
+  "training is deterministic: the same seed and data give bit-identical weights",
+  opts,
+  async () => {
+    await startEngine("wasm");
+    const [a, b, other] = [await trained(16, 4), await trained(16, 4), await trained(17, 4)];
+    const la = await leavesOf(a);
+    deepEqual(await leavesOf(b), la);
+    notDeepEqual((await leavesOf(other)).w[0], la.w[0]);
+    ok(la.b[0].some((v) => v !== 0), "the steps moved the biases");
+    tree.dispose([a, b, other]);
+  },
+);

@@ -20,15 +20,27 @@ import {
   Tensor,
 } from "@huggingface/transformers";
 import { UsageError, ValidationError } from "../lib/errors.ts";
-import type {
-  BatchOptions,
-  GenerateOptions,
-  GenerateRequest,
-  ImageInput,
-  LanguageModel,
-  LoglikRequest,
-  LoglikResult,
-} from "./lm.ts";
+import { cutAtStop, encodePair, windowInput } from "./lm_encoding.ts";
+import type { GenerateRequest, ImageInput, Output, Policy, Request, RunOptions } from "./policy.ts";
+
+/** Score `continuation` given `context`: Σ log p(continuation tokens | context). */
+export interface LoglikRequest {
+  readonly context: string;
+  readonly continuation: string;
+}
+
+/** The result of one log-likelihood request. */
+export interface LoglikResult {
+  /** Σ_t log p(token_t | context, tokens_<t) over the continuation's tokens (natural log). */
+  readonly logprob: number;
+  /** True when every continuation token is the argmax at its position (lm-eval's is_greedy). */
+  readonly greedy: boolean;
+  /** How many tokens the continuation took. */
+  readonly tokens: number;
+}
+
+/** A generation as this backend takes it (a generate request without its kind). */
+export type GenerationInput = Pick<GenerateRequest, "prompt" | "until" | "maxTokens" | "images">;
 
 /** How to load an ONNX model. */
 export interface OnnxLmOptions {
@@ -42,6 +54,11 @@ export interface OnnxLmOptions {
   readonly chat?: boolean;
   /** Which ONNX weights file to use: fp32 → onnx/model.onnx, q8 → onnx/model_quantized.onnx, ... */
   readonly dtype?: OnnxDtype;
+  /**
+   * Start contexts and prompts with BOS (lm-eval's add_bos_token). Default: only for Gemma, as
+   * lm-eval does.
+   */
+  readonly addBos?: boolean;
 }
 
 /** transformers.js dtype names and the file-name suffix each selects. */
@@ -58,14 +75,6 @@ const DTYPE_SUFFIX = {
 
 /** A transformers.js ONNX dtype. */
 export type OnnxDtype = keyof typeof DTYPE_SUFFIX;
-
-/**
- * Trailing whitespace as Python's str.rstrip() sees it (lm-eval's rule): JavaScript's \s plus
- * U+001C–U+001F and U+0085, minus U+FEFF.
- */
-const TRAILING_SPACE =
-  // deno-lint-ignore no-control-regex -- U+001C-U+001F are whitespace to Python
-  /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/;
 
 /** Hub ids as transformers.js accepts them: `org/name`. */
 const HUB_ID = /^[\w.-]+\/[\w.-]+$/;
@@ -98,7 +107,7 @@ function requiredFiles(kind: "text" | "vision", suffix: string): string[] {
 }
 
 /**
- * Loads a causal LM from a local model folder or a hub id and returns it as a LanguageModel.
+ * Loads a causal LM from a local model folder or a hub id and returns it as a Policy.
  * A folder must hold config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx
  * (or the file `dtype` selects); these are checked first so a bad folder gets a one-line error.
  *
@@ -113,7 +122,7 @@ function requiredFiles(kind: "text" | "vision", suffix: string): string[] {
  * const [r] = await lm.loglikelihood([{ context: "The sky is", continuation: " blue" }]);
  * await lm.dispose();
  */
-export async function loadOnnxLm(source: string, opts: OnnxLmOptions): Promise<LanguageModel> {
+export async function loadOnnxLm(source: string, opts: OnnxLmOptions): Promise<OnnxLm> {
   const dtype = opts.dtype ?? "fp32";
   if (!(dtype in DTYPE_SUFFIX)) {
     throw new UsageError(
@@ -177,7 +186,11 @@ export async function loadOnnxLm(source: string, opts: OnnxLmOptions): Promise<L
     }
     throw new UsageError(`model ${source}: could not download or load it: ${why}`);
   }
-  return new OnnxLm(source, tokenizer, model, { chat: opts.chat ?? false, processor });
+  return new OnnxLm(source, tokenizer, model, {
+    chat: opts.chat ?? false,
+    processor,
+    addBos: opts.addBos,
+  });
 }
 
 /**
@@ -249,8 +262,10 @@ class StopCriteria extends StoppingCriteria {
   }
 }
 
-/** A transformers.js causal LM (or LLaVA-layout VLM) behind the LanguageModel interface. */
-class OnnxLm implements LanguageModel {
+/** A transformers.js causal LM (or LLaVA-layout VLM) as a Policy (evaluation only). */
+export class OnnxLm implements Policy {
+  readonly family = "onnx";
+  readonly kinds = ["choices", "generate"] as const;
   readonly vision: boolean;
   /** The VLM's image placeholder (processor_config.json's image_token). */
   private readonly imageToken: string;
@@ -270,7 +285,7 @@ class OnnxLm implements LanguageModel {
     readonly id: string,
     private readonly tokenizer: PreTrainedTokenizer,
     private readonly model: PreTrainedModel,
-    private readonly opts: { chat: boolean; processor?: Processor },
+    private readonly opts: { chat: boolean; processor?: Processor; addBos?: boolean },
   ) {
     this.vision = opts.processor !== undefined;
     this.imageToken = String(opts.processor?.config?.image_token ?? "<image>");
@@ -297,7 +312,7 @@ class OnnxLm implements LanguageModel {
     this.padId = tokenizer.pad_token_id ?? eosIds[0] ?? 0;
     const window = field("max_position_embeddings") ?? field("n_positions") ?? field("n_ctx");
     this.maxLength = typeof window === "number" ? window : DEFAULT_MAX_LENGTH;
-    this.addSpecial = String(config.model_type ?? "").startsWith("gemma");
+    this.addSpecial = opts.addBos ?? String(config.model_type ?? "").startsWith("gemma");
   }
 
   countTokens(text: string): number {
@@ -309,39 +324,52 @@ class OnnxLm implements LanguageModel {
     return this.tokenizer.encode(text, { add_special_tokens: this.addSpecial });
   }
 
-  /**
-   * lm-eval's _encode_pair: trailing whitespace of the context moves onto the continuation,
-   * then continuation tokens are tokens(context + continuation) after len(tokens(context)).
-   * An empty context (also one that was only whitespace, where lm-eval would index out of
-   * range) is scored after the prefix token.
-   */
+  /** lm-eval's pair encoding and input window (models/lm_encoding.ts). */
   private encodePair(req: LoglikRequest): Encoded {
-    let { context, continuation } = req;
-    let ctx: number[], cont: number[];
-    if (context === "") {
-      ctx = [this.prefixId];
-      cont = this.encode(continuation);
-    } else {
-      const nSpaces = context.length - context.replace(TRAILING_SPACE, "").length;
-      if (nSpaces > 0) {
-        continuation = context.slice(-nSpaces) + continuation;
-        context = context.slice(0, -nSpaces);
-      }
-      const whole = this.encode(context + continuation);
-      ctx = this.encode(context);
-      cont = whole.slice(ctx.length);
-      if (ctx.length === 0) ctx = [this.prefixId];
-    }
-    // lm-eval: inp = (context_enc + continuation_enc)[-(max_length + 1):][:-1]
-    const input = [...ctx, ...cont].slice(-(this.maxLength + 1)).slice(0, -1);
-    // An empty continuation needs no logits; keep one real token so the batch is never 0 wide.
-    if (input.length === 0) input.push(ctx[ctx.length - 1]);
-    return { input, cont };
+    const pair = encodePair(req, {
+      encode: (t) => (t === "" ? [] : this.tokenizer.encode(t, { add_special_tokens: false })),
+      prefixId: this.prefixId,
+      addBos: this.addSpecial,
+    });
+    return { input: windowInput(pair, this.maxLength), cont: pair.cont };
   }
 
+  /** Answers choices requests by log-likelihood and generate requests by generation. */
+  async run(requests: readonly Request[], opts: RunOptions = {}): Promise<Output[]> {
+    const out = new Array<Output>(requests.length);
+    const at = (kind: string) => requests.flatMap((r, i) => (r.kind === kind ? [i] : []));
+    const choices = at("choices"), gens = at("generate");
+    if (choices.length + gens.length < requests.length) {
+      throw new ValidationError(`model ${this.id}`, "answers choices and generate requests only");
+    }
+    if (choices.length > 0) {
+      const flat = choices.flatMap((i) => {
+        const r = requests[i] as Extract<Request, { kind: "choices" }>;
+        return r.continuations.map((continuation) => ({ context: r.context, continuation }));
+      });
+      const res = await this.loglikelihood(flat, opts);
+      let k = 0;
+      for (const i of choices) {
+        const r = requests[i] as Extract<Request, { kind: "choices" }>;
+        out[i] = { kind: "choices", logliks: r.continuations.map(() => res[k++].logprob) };
+      }
+    }
+    if (gens.length > 0) {
+      const n = opts.samples ?? 1;
+      const flat = gens.flatMap((i) => Array(n).fill(requests[i]) as GenerateRequest[]);
+      const res = await this.generate(flat, opts);
+      gens.forEach((
+        i,
+        k,
+      ) => (out[i] = { kind: "generate", outputs: res.slice(k * n, (k + 1) * n) }));
+    }
+    return out;
+  }
+
+  /** Σ log p(continuation | context) per request, batched longest first as lm-eval does. */
   async loglikelihood(
     requests: readonly LoglikRequest[],
-    opts: BatchOptions = {},
+    opts: RunOptions = {},
   ): Promise<LoglikResult[]> {
     const encoded = requests.map((r) => this.encodePair(r));
     // Longest first (as lm-eval) so batches hold similar lengths; ties keep input order.
@@ -413,8 +441,8 @@ class OnnxLm implements LanguageModel {
    * are not truncated on a VLM (a cut could split the image tokens).
    */
   async generate(
-    requests: readonly GenerateRequest[],
-    opts: GenerateOptions = {},
+    requests: readonly GenerationInput[],
+    opts: RunOptions = {},
   ): Promise<string[]> {
     const texts = requests.map((r, i) => this.promptText(this.withImageToken(r, i)));
     const prompts = texts.map((t) => this.encode(t));
@@ -438,7 +466,7 @@ class OnnxLm implements LanguageModel {
   }
 
   /** The request's prompt, preceded by the image token when it carries images (see generate). */
-  private withImageToken(r: GenerateRequest, index: number): string {
+  private withImageToken(r: GenerationInput, index: number): string {
     if (!r.images || r.images.length === 0) return r.prompt;
     if (!this.vision) {
       throw new UsageError(`model ${this.id} is text-only; task needs a vision-language model`);
@@ -469,7 +497,7 @@ class OnnxLm implements LanguageModel {
   /** Left-pads one batch of prompts and runs transformers.js's cached generation loop. */
   private async generateBatch(
     prompts: readonly number[][],
-    opts: { requests: readonly GenerateRequest[]; temperature: number; topP?: number },
+    opts: { requests: readonly GenerationInput[]; temperature: number; topP?: number },
   ): Promise<string[]> {
     const budget = Math.max(...opts.requests.map((r) => r.maxTokens));
     if (budget <= 0) return prompts.map(() => "");
@@ -505,7 +533,7 @@ class OnnxLm implements LanguageModel {
    */
   private async generateVisionBatch(
     texts: readonly string[],
-    opts: { requests: readonly GenerateRequest[]; temperature: number; topP?: number },
+    opts: { requests: readonly GenerationInput[]; temperature: number; topP?: number },
   ): Promise<string[]> {
     const budget = Math.max(...opts.requests.map((r) => r.maxTokens));
     if (budget <= 0) return texts.map(() => "");
@@ -552,7 +580,7 @@ class OnnxLm implements LanguageModel {
   private async runGenerate(
     opts: {
       inputs: Record<string, Tensor>;
-      requests: readonly GenerateRequest[];
+      requests: readonly GenerationInput[];
       budget: number;
       temperature: number;
       topP?: number;
@@ -586,15 +614,4 @@ class OnnxLm implements LanguageModel {
   async dispose(): Promise<void> {
     await this.model.dispose();
   }
-}
-
-/** Cuts `text` at the earliest occurrence of any non-empty stop string. */
-export function cutAtStop(text: string, until: readonly string[]): string {
-  let cut = text.length;
-  for (const s of until) {
-    if (s === "") continue;
-    const at = text.indexOf(s);
-    if (at >= 0 && at < cut) cut = at;
-  }
-  return text.slice(0, cut);
 }

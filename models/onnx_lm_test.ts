@@ -6,9 +6,10 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { AutoTokenizer, type PreTrainedTokenizer } from "@huggingface/transformers";
 import { UsageError, ValidationError } from "../lib/errors.ts";
-import type { LanguageModel, LoglikRequest } from "./lm.ts";
+import type { LoglikRequest, OnnxLm } from "./onnx_lm.ts";
 import { argmax, llamaGreedy, llamaLogits, llamaLoglik } from "./llama_ref.ts";
-import { cutAtStop, loadOnnxLm, type OnnxLmOptions } from "./onnx_lm.ts";
+import { cutAtStop } from "./lm_encoding.ts";
+import { loadOnnxLm, type OnnxLmOptions } from "./onnx_lm.ts";
 import { type RandomLlama, writeTinyLlama } from "./tiny_llama.ts";
 
 const BOS = 1, EOS = 2;
@@ -17,7 +18,7 @@ interface Fixture {
   dir: string;
   model: RandomLlama;
   tok: PreTrainedTokenizer;
-  lm: LanguageModel;
+  lm: OnnxLm;
 }
 
 /** Writes the fixture into a temp dir, loads it, runs `fn`, then frees the session and the dir. */

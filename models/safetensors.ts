@@ -3,7 +3,9 @@
 // little-endian tensor bytes. Used for the cached base model now and real checkpoints later.
 
 import { ValidationError } from "../lib/errors.ts";
-import type { NamedWeights } from "./mlp.ts";
+
+/** Tensors by name, row-major float32 with their shapes. */
+export type NamedWeights = Map<string, { shape: number[]; data: Float32Array }>;
 
 /** Serialises float32 tensors (sorted by name, so equal weights give equal bytes). */
 export function encodeSafetensors(

@@ -4,7 +4,7 @@
 
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { ValidationError } from "../lib/errors.ts";
-import type { NamedWeights } from "./mlp.ts";
+import type { NamedWeights } from "./safetensors.ts";
 import { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
 
 function weights(): NamedWeights {

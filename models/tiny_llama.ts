@@ -1,22 +1,13 @@
 // A tiny random Llama as a complete Hugging Face model folder (config, generation config,
-// byte-level tokenizer, onnx/model.onnx): the offline fixture for the ONNX LM stack, and, with a
-// bigger config, the benchmark model. Same seed and config → byte-identical files.
-//
+// byte-level tokenizer, onnx/model.onnx, written by models/onnx/folder.ts): the offline fixture
+// for the ONNX LM stack, and, with a bigger config, the benchmark model. Same seed and config →
+// byte-identical files. Also the small architectures and helpers models/llama*_test.ts share.
 
-import { writeBytesAtomic, writeTextAtomic } from "../lib/atomic.ts";
 import { hashString, rng } from "../lib/rng.ts";
-import {
-  llamaArchitectureJson,
-  type LlamaConfig,
-  llamaOnnx,
-  llamaWeightShapes,
-  resolveLlamaConfig,
-} from "./onnx/llama.ts";
-import {
-  type ByteLevelTokenizer,
-  byteLevelTokenizer,
-  writeTokenizerFiles,
-} from "./tokenizer_files.ts";
+import type { LlamaModelConfig } from "./llama.ts";
+import { writeOnnxFolder } from "./onnx/folder.ts";
+import { type LlamaConfig, llamaWeightShapes, resolveLlamaConfig } from "./onnx/llama.ts";
+import { type ByteLevelTokenizer, byteLevelTokenizer } from "./tokenizer_files.ts";
 
 /** The fixture's architecture: 2 layers, 4 query heads sharing 2 kv heads (GQA), ~125k weights. */
 export function tinyLlamaConfig(vocabSize: number): LlamaConfig {
@@ -79,43 +70,53 @@ export function tinyLlama(opts: { seed: number }): RandomLlama {
   return { config, weights: randomLlamaWeights(config, opts.seed), tokenizer };
 }
 
-/** Writes a random Llama as a model folder transformers.js loads; creates `dir`. */
-export async function writeLlamaFolder(dir: string, model: RandomLlama): Promise<void> {
-  const c = resolveLlamaConfig(model.config);
-  const tok = model.tokenizer;
-  await Deno.mkdir(`${dir}/onnx`, { recursive: true });
-  const config = {
-    architectures: ["LlamaForCausalLM"],
-    model_type: "llama",
-    ...llamaArchitectureJson(c),
-    attention_bias: false,
-    mlp_bias: false,
-    bos_token_id: tok.bosId,
-    eos_token_id: tok.eosId,
-    pad_token_id: tok.padId,
-    torch_dtype: "float32",
-    use_cache: true,
-  };
-  const generation = {
-    bos_token_id: tok.bosId,
-    eos_token_id: tok.eosId,
-    pad_token_id: tok.padId,
-  };
-  await writeTextAtomic(`${dir}/config.json`, JSON.stringify(config, null, 2) + "\n");
-  await writeTextAtomic(
-    `${dir}/generation_config.json`,
-    JSON.stringify(generation, null, 2) + "\n",
-  );
-  await writeTokenizerFiles(dir, tok);
-  await writeBytesAtomic(`${dir}/onnx/model.onnx`, llamaOnnx(model.weights, c));
-}
-
 /**
  * Writes the tiny fixture folder for `seed` into `dir` and returns the model (for reference
  * computations in tests).
  */
 export async function writeTinyLlama(dir: string, opts: { seed: number }): Promise<RandomLlama> {
   const model = tinyLlama(opts);
-  await writeLlamaFolder(dir, model);
+  await writeOnnxFolder(dir, model);
   return model;
+}
+
+// ---- shared by the jax-js model tests (models/llama_test.ts, sampling_test.ts, ...) ----
+
+/** 4 query heads sharing 2 kv heads, untied head, vocab 40. */
+export const GQA_CONFIG: LlamaModelConfig = {
+  vocab_size: 40,
+  hidden_size: 32,
+  intermediate_size: 64,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  head_dim: 8,
+  rms_norm_eps: 1e-5,
+  rope_theta: 10000,
+  max_position_embeddings: 128,
+  tie_word_embeddings: false,
+};
+
+/** Tied head, no GQA, head_dim 16 with 2 heads over hidden 24 (q width ≠ hidden). */
+export const TIED_CONFIG: LlamaModelConfig = {
+  ...GQA_CONFIG,
+  hidden_size: 24,
+  num_attention_heads: 2,
+  num_key_value_heads: 2,
+  head_dim: 16,
+  rope_theta: 500,
+  tie_word_embeddings: true,
+};
+
+/** `n` token ids below `vocab` drawn from `seed` (a fixed stream per seed). */
+export function randomTokens(n: number, seed: number, vocab = 40): number[] {
+  const r = rng(seed, 0x70c);
+  return Array.from({ length: n }, () => r.int(vocab));
+}
+
+/** max |a[i] − b[i]| over a's indices. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
 }

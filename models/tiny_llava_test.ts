@@ -9,7 +9,7 @@ import { UsageError, ValidationError } from "../lib/errors.ts";
 import { sha256Hex } from "../lib/hash.ts";
 import { encodePng } from "../lib/png.ts";
 import { rng } from "../lib/rng.ts";
-import type { LanguageModel } from "./lm.ts";
+import type { OnnxLm } from "./onnx_lm.ts";
 import { argmax, llamaEmbed, llamaLogitsFromEmbeds, llamaLoglik } from "./llama_ref.ts";
 import { llavaImageFeatures, llavaInputsEmbeds } from "./llava_ref.ts";
 import { imageTokens } from "./onnx/llava.ts";
@@ -50,7 +50,7 @@ interface Fixture {
   dir: string;
   model: RandomLlava;
   tok: PreTrainedTokenizer;
-  lm: LanguageModel;
+  lm: OnnxLm;
 }
 
 async function withLlava(fn: (f: Fixture) => Promise<void>, opts: { chat?: boolean } = {}) {

@@ -1,6 +1,7 @@
 // Writes a Hugging Face byte-level BPE tokenizer (tokenizer.json + tokenizer_config.json) that
 // transformers.js and HF tokenizers load: 256 byte tokens in GPT-2's byte↔unicode alphabet, so
-// every Unicode string round-trips, a few fixed merges, and Llama-style special tokens.
+// every Unicode string round-trips, a few fixed merges, and Llama-style special tokens. Also the
+// TokenizerFiles shape every tokenizer that writes such files shares.
 
 import { writeTextAtomic } from "../lib/atomic.ts";
 
@@ -65,18 +66,28 @@ export const CHAT_TEMPLATE = "{{ bos_token }}{% for message in messages %}" +
   "{% elif message['role'] == 'assistant' %}{{ ' ' + message['content'] + eos_token }}" +
   "{% endif %}{% endfor %}";
 
-/** The two JSON documents and the ids a model config needs. */
-export interface ByteLevelTokenizer {
+/**
+ * Any tokenizer as Hugging Face tokenizer files: the two JSON documents a model folder holds and
+ * the ids its config.json and generation_config.json name. {@link byteLevelTokenizer} and
+ * models/char_tokenizer.ts's charTokenizerFiles produce one; {@link writeTokenizerFiles} writes it.
+ */
+export interface TokenizerFiles {
   /** tokenizer.json contents. */
   readonly tokenizer: Record<string, unknown>;
   /** tokenizer_config.json contents. */
   readonly config: Record<string, unknown>;
   /** Number of ids the tokenizer can produce (the model's vocab may be larger). */
   readonly vocabSize: number;
-  readonly unkId: number;
   readonly bosId: number;
   readonly eosId: number;
   readonly padId: number;
+  /** The id of unknown text, when the tokenizer has one. */
+  readonly unkId?: number;
+}
+
+/** The byte-level BPE tokenizer's files: {@link TokenizerFiles} with unk, bos, eos, pad = 0..3. */
+export interface ByteLevelTokenizer extends TokenizerFiles {
+  readonly unkId: number;
 }
 
 /**
@@ -172,10 +183,13 @@ export function byteLevelTokenizer(
   return { tokenizer, config, vocabSize, unkId: 0, bosId: 1, eosId: 2, padId: 3 };
 }
 
-/** Writes tokenizer.json and tokenizer_config.json into `dir` (which must exist), atomically. */
+/**
+ * Writes tokenizer.json and tokenizer_config.json into `dir` (which must exist), atomically; the
+ * default is the byte-level BPE tokenizer.
+ */
 export async function writeTokenizerFiles(
   dir: string,
-  tok: ByteLevelTokenizer = byteLevelTokenizer(),
+  tok: TokenizerFiles = byteLevelTokenizer(),
 ): Promise<void> {
   await writeTextAtomic(`${dir}/tokenizer.json`, JSON.stringify(tok.tokenizer, null, 2) + "\n");
   await writeTextAtomic(

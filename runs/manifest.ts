@@ -2,8 +2,8 @@
 // seeds, data checksums, package versions, engine and device, the git commit and whether the
 // tree was dirty, and the sha256 of every result file written beside it.
 
-import { sha256Hex } from "../lib/hash.ts";
-import type { Recipe } from "./recipe.ts";
+/** The version of forgetbench that wrote a result (records, manifests). */
+export const FORGETBENCH_VERSION = "0.2.0";
 
 /** Runs git; null where git is missing, not permitted, or fails. */
 export async function git(args: string[]): Promise<string | null> {
@@ -26,35 +26,34 @@ export async function packageVersions(): Promise<Record<string, string>> {
   );
 }
 
-/** Builds the manifest for a finished run. */
+/**
+ * The one manifest shape of every command (bench, eval, score): what ran (command, recipe or model
+ * and tasks, options), on what (device, engine), from which inputs (every data file with its
+ * sha256 and source, the base model), with what code (versions, git commit and dirty flag), when,
+ * and the sha256 of every output file beside it.
+ */
 export async function buildManifest(m: {
-  recipe: Recipe;
-  recipeFile: string;
-  device: string;
-  engine: string;
-  checksums: Readonly<Record<string, string>>;
-  base: Record<string, unknown>;
-  files: Readonly<Record<string, string>>;
+  command: "bench" | "eval" | "score";
+  /** The resolved recipe (bench) or the model and tasks (eval, score). */
+  what: Record<string, unknown>;
+  options: Record<string, unknown>;
+  dataFiles: readonly unknown[];
+  base?: Record<string, unknown>;
+  outputs: Readonly<Record<string, string>>;
   started: Date;
 }) {
-  const outputs: Record<string, string> = {};
-  for (const [name, text] of Object.entries(m.files)) {
-    outputs[name] = await sha256Hex(new TextEncoder().encode(text));
-  }
   const { forgetbench, ...made } = await provenance();
   return {
     forgetbench,
-    recipe: m.recipe,
-    recipe_file: m.recipeFile,
-    seeds: { data: m.recipe.dataSeed, base: m.recipe.base.seed, finetune: m.recipe.finetune.seeds },
-    device: m.device,
-    engine: m.engine,
+    command: m.command,
+    ...m.what,
+    options: m.options,
     ...made,
-    data_checksums: m.checksums,
-    base_model: m.base,
+    data_files: m.dataFiles,
+    ...(m.base ? { base_model: m.base } : {}),
     started: m.started.toISOString(),
     finished: new Date().toISOString(),
-    outputs_sha256: outputs,
+    outputs_sha256: m.outputs,
   };
 }
 
@@ -63,7 +62,7 @@ export async function provenance() {
   const commit = await git(["rev-parse", "HEAD"]);
   const status = commit === null ? null : await git(["status", "--porcelain"]);
   return {
-    forgetbench: "0.1.0",
+    forgetbench: FORGETBENCH_VERSION,
     runtime: {
       deno: Deno.version.deno,
       v8: Deno.version.v8,

@@ -4,10 +4,10 @@
 // one id are several samples (pass@k). Every problem names the file and line.
 
 import { ValidationError } from "../lib/errors.ts";
-import type { TextOutput } from "../tasks/types.ts";
+import type { Output, RequestKind } from "../tasks/task.ts";
 
 /** Outputs by item id, in the file's order. */
-export type Predictions = ReadonlyMap<string, TextOutput>;
+export type Predictions = ReadonlyMap<string, Output>;
 
 function idOf(v: unknown): string | undefined {
   if (typeof v === "string" && v !== "") return v;
@@ -20,16 +20,16 @@ function isNumbers(v: unknown): v is number[] {
 }
 
 /** One line's output, typed by what the line holds. */
-function lineOutput(rec: Record<string, unknown>, where: string): TextOutput {
+function lineOutput(rec: Record<string, unknown>, where: string): Output {
   const out = "completion" in rec ? rec.completion : "output" in rec ? rec.output : undefined;
   if (out === undefined && isNumbers(rec.loglikelihoods)) {
-    return { type: "loglikelihood", logliks: rec.loglikelihoods };
+    return { kind: "choices", logliks: rec.loglikelihoods };
   }
-  if (typeof out === "string") return { type: "generation", outputs: [out] };
+  if (typeof out === "string") return { kind: "generate", outputs: [out] };
   if (Array.isArray(out) && out.length > 0 && out.every((x) => typeof x === "string")) {
-    return { type: "generation", outputs: out };
+    return { kind: "generate", outputs: out };
   }
-  if (isNumbers(out)) return { type: "loglikelihood", logliks: out };
+  if (isNumbers(out)) return { kind: "choices", logliks: out };
   throw new ValidationError(
     where,
     out === undefined
@@ -47,7 +47,7 @@ export function parsePredictions(
   file: string,
   opts: { task?: string } = {},
 ): Predictions {
-  const byId = new Map<string, TextOutput>();
+  const byId = new Map<string, Output>();
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i].trim();
@@ -71,8 +71,8 @@ export function parsePredictions(
     const out = lineOutput(r, where);
     const prev = byId.get(id);
     if (prev === undefined) byId.set(id, out);
-    else if (prev.type === "generation" && out.type === "generation") {
-      byId.set(id, { type: "generation", outputs: [...prev.outputs, ...out.outputs] });
+    else if (prev.kind === "generate" && out.kind === "generate") {
+      byId.set(id, { kind: "generate", outputs: [...prev.outputs, ...out.outputs] });
     } else {
       throw new ValidationError(where, `id '${id}' appears twice; only generations may repeat`);
     }
@@ -86,14 +86,26 @@ export function parsePredictions(
   return byId;
 }
 
+/** What the errors call each kind of output. */
+const NEEDS: Readonly<Record<RequestKind, string>> = {
+  choices: "per-choice log-likelihoods",
+  generate: "a text output",
+  classify: "a class label",
+};
+const GOT: Readonly<Record<RequestKind, string>> = {
+  choices: "log-likelihoods",
+  generate: "text",
+  classify: "a label",
+};
+
 /**
  * Pairs predictions with the data's items: every prediction id must be an item of the data file
- * and every item needs a prediction of the task's output type.
+ * and every item needs a prediction of the task's request kind.
  */
 export function matchPredictions(
   preds: Predictions,
-  opts: { ids: readonly string[]; file: string; dataFile: string; output: TextOutput["type"] },
-): TextOutput[] {
+  opts: { ids: readonly string[]; file: string; dataFile: string; kind: RequestKind },
+): Output[] {
   const known = new Set(opts.ids);
   for (const id of preds.keys()) {
     if (!known.has(id)) {
@@ -111,12 +123,10 @@ export function matchPredictions(
   }
   return opts.ids.map((id) => {
     const out = preds.get(id)!;
-    if (out.type !== opts.output) {
+    if (out.kind !== opts.kind) {
       throw new ValidationError(
         opts.file,
-        `id '${id}': the task needs ${
-          opts.output === "generation" ? "a text output" : "per-choice log-likelihoods"
-        }, got ${out.type === "generation" ? "text" : "log-likelihoods"}`,
+        `id '${id}': the task needs ${NEEDS[opts.kind]}, got ${GOT[out.kind]}`,
       );
     }
     return out;

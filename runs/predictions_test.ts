@@ -18,14 +18,14 @@ Deno.test("parsePredictions: {id, output}, human-eval samples, samples.jsonl log
     "p.jsonl",
   );
   deepEqual([...p.keys()], ["70", "HumanEval/0", "3"]);
-  deepEqual(p.get("HumanEval/0"), { type: "generation", outputs: ["  return 1", "  return 2"] });
-  deepEqual(p.get("3"), { type: "loglikelihood", logliks: [-1.5, -2] });
+  deepEqual(p.get("HumanEval/0"), { kind: "generate", outputs: ["  return 1", "  return 2"] });
+  deepEqual(p.get("3"), { kind: "choices", logliks: [-1.5, -2] });
 });
 
 Deno.test("parsePredictions: lines of other tasks in a multi-task samples.jsonl are skipped", () => {
   const text = '{"task":"a","id":"0","output":"x"}\n{"task":"b","id":"0","loglikelihoods":[-1,-2]}';
   deepEqual(parsePredictions(text, "s.jsonl", { task: "b" }).get("0"), {
-    type: "loglikelihood",
+    kind: "choices",
     logliks: [-1, -2],
   });
   throws(
@@ -56,12 +56,12 @@ Deno.test("parsePredictions: errors name the file and line", () => {
   );
 });
 
-Deno.test("matchPredictions: ids must match the data file both ways, and the output type the task", () => {
+Deno.test("matchPredictions: ids must match the data file both ways, and the output kind the task", () => {
   const p = parsePredictions('{"id":"a","output":"x"}\n{"id":"b","output":"y"}', "p.jsonl");
-  const opts = { file: "p.jsonl", dataFile: "d.parquet", output: "generation" as const };
-  deepEqual(matchPredictions(p, { ...opts, ids: ["b", "a"] }).map((o) => o.type), [
-    "generation",
-    "generation",
+  const opts = { file: "p.jsonl", dataFile: "d.parquet", kind: "generate" as const };
+  deepEqual(matchPredictions(p, { ...opts, ids: ["b", "a"] }), [
+    { kind: "generate", outputs: ["y"] },
+    { kind: "generate", outputs: ["x"] },
   ]);
   throws(
     () => matchPredictions(p, { ...opts, ids: ["a"] }),
@@ -72,7 +72,12 @@ Deno.test("matchPredictions: ids must match the data file both ways, and the out
     bad(/no prediction for 1 of 3 items of d\.parquet \(first: 'c'\)/),
   );
   throws(
-    () => matchPredictions(p, { ...opts, ids: ["a", "b"], output: "loglikelihood" }),
+    () => matchPredictions(p, { ...opts, ids: ["a", "b"], kind: "choices" }),
     bad(/id 'a': the task needs per-choice log-likelihoods, got text/),
+  );
+  const lls = parsePredictions('{"id":"a","loglikelihoods":[-1,-2]}', "p.jsonl");
+  throws(
+    () => matchPredictions(lls, { ...opts, ids: ["a"] }),
+    bad(/^p\.jsonl: id 'a': the task needs a text output, got log-likelihoods$/),
   );
 });

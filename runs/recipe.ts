@@ -1,208 +1,386 @@
-// Recipes: one file per experiment, declared with defineRecipe({...}). A recipe names the model,
-// the task pair, the base-model pretraining, the trainer variants and the grid (learning rates ×
-// step budgets × seeds). Everything is validated before any work starts; every error names the
-// recipe file and the field.
+// The one recipe shape (ARCHITECTURE.md): a model, optional base pretraining, the stages (a task
+// sequence), the panel (tasks measured after every stage), task orders, seeds, trainer variants
+// and KL settings. ParityMNIST is a one-stage recipe with FashionMNIST as its panel; the tiny-LM
+// track a four-stage recipe with generated skills as its panel; a recipe with no stages only
+// evaluates. validateRecipe checks every field before any work starts and fills in defaults;
+// every error names the recipe file and the field. Registries (tasks, trainers, families) are
+// checked later, in runs/resolve.ts.
 
 import { ValidationError } from "../lib/errors.ts";
+import type { Schedule } from "../trainers/types.ts";
 
-/** One trainer variant: a registered trainer with options, named for the leaderboard. */
-export interface TrainerVariant {
-  /** Leaderboard name (`sft1`, `grpo_kl`); unique in the recipe. */
-  readonly name: string;
+/** A task measured as a stage task or on the panel: its id, or with options. */
+export type TaskUse = string | {
+  readonly task: string;
+  /** Evaluate only the first N items of its test split (lm-eval's --limit). */
+  readonly items?: number;
+  /** The metric used as its accuracy (default: the task's first metric). */
+  readonly metric?: string;
+};
+
+/** A base-pretraining task: its id, or with the labelling it is pretrained on. */
+export type PretrainUse = string | { readonly task: string; readonly labelling?: string };
+
+/** Base pretraining: SFT on the tasks' `pretrain` splits, cached by content hash. */
+export interface Pretrain {
+  readonly tasks: readonly PretrainUse[];
+  /** Initialisation seed and batch-order seed. */
+  readonly seed: number;
+  readonly steps: number;
+  readonly batch: number;
+  readonly lr: number;
+  readonly schedule?: Schedule;
+}
+
+/** One trainer variant: a registered trainer with options and its grid. */
+export interface Variant {
+  /** Leaderboard name (`sft1`, `grpo_kl`), unique in the recipe; default the trainer id. */
+  readonly name?: string;
   /** Registered trainer id (`sft`, `grpo`, …). */
   readonly trainer: string;
   readonly options?: Readonly<Record<string, unknown>>;
-  /** Learning rates for this variant (defaults to `finetune.lrs`). */
+  /** Learning rates (default `train.lrs`). */
   readonly lrs?: readonly number[];
+  /** Instances per step (RL: prompts, each with G rollouts); default `train.batch`. */
+  readonly batch?: number;
+  /** Optimiser steps per stage (a joint multi-task stage runs steps × tasks); default `train.steps`. */
+  readonly steps?: number;
+  /** Steps within each stage after which to evaluate (default: the last step only). */
+  readonly checkpoints?: readonly number[];
+  readonly schedule?: Schedule;
 }
 
-/** A ParityMNIST-style experiment: pretrain on new + prior task, fine-tune on the new task. */
+/** A recipe as written in runs/recipes/<name>.ts or a user's file. */
 export interface Recipe {
   readonly id: string;
   readonly description: string;
-  /** The task fine-tuned on (its held-out accuracy is `new_task_acc`). */
-  readonly newTask: string;
-  /** The prior task whose held-out accuracy drop is the forgetting. */
-  readonly priorTask: string;
-  /** Seed of the data splits (the same for every run, so runs are compared on the same items). */
-  readonly dataSeed: number;
-  /** Per-class split sizes, overriding the tasks' defaults. */
-  readonly splits?: {
-    readonly new?: Readonly<Record<string, number>>;
-    readonly prior?: Readonly<Record<string, number>>;
+  /** The model: `{ family, ... }` (models/families.ts). */
+  readonly model: Readonly<Record<string, unknown>>;
+  /** Data seed (splits and generated items) and per-task split sizes. */
+  readonly data?: {
+    readonly seed?: number;
+    readonly sizes?: Readonly<Record<string, Readonly<Record<string, number>>>>;
   };
-  readonly model: { readonly hidden: readonly number[] };
-  /** Base model π0: supervised pretraining on both tasks' `pretrain` splits. */
-  readonly base: {
-    readonly seed: number;
-    readonly steps: number;
-    readonly batch: number;
-    readonly lr: number;
+  readonly pretrain?: Pretrain;
+  /** The task sequence trained on, stage by stage (empty: evaluation only). */
+  readonly stages: readonly TaskUse[];
+  /** Tasks measured after every stage (general abilities). */
+  readonly panel?: readonly TaskUse[];
+  /** Task orders: 1 = as listed (default), 2 adds the reverse, more add seeded shuffles. */
+  readonly orders?: number;
+  readonly seeds: readonly number[];
+  /** Defaults of every variant's grid. */
+  readonly train?: {
+    readonly lrs?: readonly number[];
+    readonly batch?: number;
+    readonly steps?: number;
+    readonly checkpoints?: readonly number[];
+    readonly schedule?: Schedule;
   };
-  /** The grid: every variant × lr × seed trains to max(checkpoints), evaluated at each. */
-  readonly finetune: {
-    readonly batch: number;
-    readonly checkpoints: readonly number[];
-    readonly seeds: readonly number[];
-    readonly lrs: readonly number[];
-  };
-  readonly trainers: readonly TrainerVariant[];
-  /** Matched-accuracy window for summary.csv, in accuracy units (0.02 = 2 points). */
-  readonly matchWithin: number;
-  /**
-   * Variants left out of a second forgetting-vs-KL fit, e.g. those whose loss penalises the
-   * very KL being used as the predictor (sft_kl keeps KL on new-task inputs small by design).
-   */
+  readonly variants: readonly Variant[];
+  /** KL settings: test items of each new task, and samples per item for sequence outputs. */
+  readonly kl?: { readonly items?: number; readonly samples?: number };
+  /** Requests per forward pass when evaluating. */
+  readonly evalBatch?: number;
+  /** Matched-accuracy window of summary.csv, in accuracy units (0.02 = 2 points). */
+  readonly matchWithin?: number;
+  /** Variants left out of a second set of forgetting-vs-KL fits (e.g. those penalising KL). */
   readonly fitExcluding?: readonly string[];
 }
 
-/** Declares a recipe (validated when the runner resolves it). */
+/** A task use with every option explicit. */
+export interface ResolvedUse {
+  readonly task: string;
+  readonly items: number | null;
+  readonly metric: string | null;
+}
+
+/** A variant with every option explicit. */
+export interface ResolvedVariant {
+  readonly name: string;
+  readonly trainer: string;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly lrs: readonly number[];
+  readonly batch: number;
+  readonly steps: number;
+  readonly checkpoints: readonly number[];
+  readonly schedule: Schedule | null;
+}
+
+/** A validated recipe with defaults filled in: what records.jsonl and the manifest hold. */
+export interface ResolvedRecipe {
+  readonly id: string;
+  readonly description: string;
+  readonly model: Readonly<Record<string, unknown>>;
+  readonly data: {
+    readonly seed: number;
+    readonly sizes: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  };
+  readonly pretrain:
+    | (Omit<Pretrain, "tasks" | "schedule"> & {
+      readonly tasks: readonly { task: string; labelling: string }[];
+      readonly schedule: Schedule | null;
+    })
+    | null;
+  readonly stages: readonly ResolvedUse[];
+  readonly panel: readonly ResolvedUse[];
+  readonly orders: number;
+  readonly seeds: readonly number[];
+  readonly variants: readonly ResolvedVariant[];
+  readonly kl: { readonly items: number | null; readonly samples: number };
+  readonly evalBatch: number | null;
+  readonly matchWithin: number;
+  readonly fitExcluding: readonly string[];
+}
+
+/** Declares a recipe (validated when it is run). */
 export function defineRecipe(r: Recipe): Recipe {
   return r;
 }
 
-function isObj(v: unknown): v is Record<string, unknown> {
+type Raw = Record<string, unknown>;
+
+function isObj(v: unknown): v is Raw {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function positive(
-  v: unknown,
-  where: string,
-  opts?: { integer?: boolean; zeroOk?: boolean },
-): number {
-  if (typeof v !== "number" || !Number.isFinite(v)) {
-    throw new ValidationError(where, `must be a number, got ${JSON.stringify(v)}`);
-  }
-  if (opts?.integer && !Number.isInteger(v)) {
-    throw new ValidationError(where, `must be an integer, got ${v}`);
-  }
-  if (v < 0 || (v === 0 && !opts?.zeroOk)) {
-    throw new ValidationError(where, `must be ${opts?.zeroOk ? "≥ 0" : "> 0"}, got ${v}`);
-  }
-  return v;
-}
-
-function list(
-  v: unknown,
-  where: string,
-  opts?: { integer?: boolean; zeroOk?: boolean; unique?: boolean },
-): number[] {
-  if (!Array.isArray(v) || v.length === 0) {
-    throw new ValidationError(where, "must be a non-empty list of numbers");
-  }
-  const out = v.map((x, i) => positive(x, `${where}[${i}]`, opts));
-  if (opts?.unique && new Set(out).size !== out.length) {
-    throw new ValidationError(where, `has duplicates: ${JSON.stringify(out)}`);
-  }
-  return out;
-}
-
-function str(v: unknown, where: string): string {
-  if (typeof v !== "string" || v === "") {
-    throw new ValidationError(where, "must be a non-empty string");
-  }
-  return v;
-}
-
-function fitExcluding(v: unknown, names: ReadonlySet<string>, where: string): string[] {
-  if (v === undefined) return [];
-  if (!Array.isArray(v)) {
-    throw new ValidationError(where, "must be a list of trainer variant names");
-  }
-  for (const n of v) {
-    if (typeof n !== "string" || !names.has(n)) {
-      throw new ValidationError(where, `'${n}' is not a trainer variant of this recipe`);
+/** Field checkers bound to one file: every error reads `FILE: field: problem`. */
+function checkers(file: string) {
+  const fail = (field: string, problem: string): never => {
+    throw new ValidationError(`${file}: ${field}`, problem);
+  };
+  const num = (v: unknown, f: string, o: { integer?: boolean; zeroOk?: boolean } = {}) => {
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      return fail(f, `must be a number, got ${JSON.stringify(v)}`);
     }
-  }
-  return v as string[];
+    if (o.integer && !Number.isInteger(v)) fail(f, `must be an integer, got ${v}`);
+    if (v < 0 || (v === 0 && !o.zeroOk)) fail(f, `must be ${o.zeroOk ? "≥ 0" : "> 0"}, got ${v}`);
+    return v;
+  };
+  const list = (v: unknown, f: string, o: { integer?: boolean; zeroOk?: boolean } = {}) => {
+    if (!Array.isArray(v) || v.length === 0) return fail(f, "must be a non-empty list of numbers");
+    const out = v.map((x, i) => num(x, `${f}[${i}]`, o));
+    if (new Set(out).size !== out.length) fail(f, `has duplicates: ${JSON.stringify(out)}`);
+    return out;
+  };
+  const str = (v: unknown, f: string) =>
+    typeof v === "string" && v !== "" ? v : fail(f, "must be a non-empty string");
+  const obj = (v: unknown, f: string, known: readonly string[]): Raw => {
+    if (!isObj(v)) return fail(f, "must be an object");
+    for (const k of Object.keys(v)) {
+      if (!known.includes(k)) {
+        fail(`${f ? `${f}.` : ""}${k}`, `unknown field (known: ${known.join(", ")})`);
+      }
+    }
+    return v;
+  };
+  const schedule = (v: unknown, f: string): Schedule | null => {
+    if (v === undefined || v === null) return null;
+    const s = obj(v, f, ["warmup", "decay", "floor"]);
+    const warmup = num(s.warmup ?? 0, `${f}.warmup`, { zeroOk: true });
+    if (warmup >= 1) fail(`${f}.warmup`, `is a fraction of the steps, below 1; got ${warmup}`);
+    const decay = s.decay ?? "constant";
+    if (decay !== "constant" && decay !== "cosine") {
+      fail(`${f}.decay`, `must be "constant" or "cosine", got ${JSON.stringify(decay)}`);
+    }
+    const floor = s.floor === undefined ? undefined : num(s.floor, `${f}.floor`, { zeroOk: true });
+    if (floor !== undefined && floor > 1) fail(`${f}.floor`, `must be ≤ 1, got ${floor}`);
+    return { warmup, decay: decay as Schedule["decay"], ...(floor === undefined ? {} : { floor }) };
+  };
+  return { fail, num, list, str, obj, schedule };
 }
 
-function splitSizes(v: unknown, where: string): Recipe["splits"] {
-  if (v === undefined) return undefined;
-  if (!isObj(v)) {
-    throw new ValidationError(where, "must be an object {new?, prior?} of per-class sizes");
-  }
-  for (const [side, sizes] of Object.entries(v)) {
-    if (side !== "new" && side !== "prior") {
-      throw new ValidationError(`${where}.${side}`, "unknown key (use new or prior)");
-    }
-    if (!isObj(sizes)) {
-      throw new ValidationError(`${where}.${side}`, "must map split names to per-class sizes");
-    }
-    for (const [name, n] of Object.entries(sizes)) {
-      positive(n, `${where}.${side}.${name}`, { integer: true, zeroOk: true });
-    }
-  }
-  return v as Recipe["splits"];
-}
-
-/** Validates a recipe value loaded from `file`; returns it typed, or throws naming the field. */
-export function validateRecipe(raw: unknown, file: string): Recipe {
-  const at = (f: string) => `${file}: ${f}`;
+/** Validates a recipe value loaded from `file`; returns it resolved, or throws naming the field. */
+export function validateRecipe(raw: unknown, file: string): ResolvedRecipe {
+  const c = checkers(file);
   if (!isObj(raw)) {
     throw new ValidationError(
       file,
       "must export `recipe`, an object made with defineRecipe({...})",
     );
   }
-  const r = raw;
-  for (const k of ["model", "base", "finetune"]) {
-    if (!isObj(r[k])) throw new ValidationError(at(k), "must be an object");
+  const r = c.obj(raw, "", [
+    "id",
+    "description",
+    "model",
+    "data",
+    "pretrain",
+    "stages",
+    "panel",
+    "orders",
+    "seeds",
+    "train",
+    "variants",
+    "kl",
+    "evalBatch",
+    "matchWithin",
+    "fitExcluding",
+  ]);
+  const id = c.str(r.id, "id");
+  if (!/^[a-z0-9][a-z0-9_.-]*$/.test(id)) {
+    c.fail("id", `'${id}' must be lower-case letters, digits, _ . -`);
   }
-  const model = r.model as Record<string, unknown>, base = r.base as Record<string, unknown>;
-  const ft = r.finetune as Record<string, unknown>;
-  if (!Array.isArray(r.trainers) || r.trainers.length === 0) {
-    throw new ValidationError(at("trainers"), "must be a non-empty list");
+  if (!isObj(r.model)) c.fail("model", "must be an object { family, ... }");
+
+  const data = r.data === undefined ? {} : c.obj(r.data, "data", ["seed", "sizes"]);
+  const sizes: Record<string, Record<string, number>> = {};
+  const keysOf = (v: unknown) => (isObj(v) ? Object.keys(v) : []);
+  if (data.sizes !== undefined) {
+    const s = c.obj(data.sizes, "data.sizes", keysOf(data.sizes));
+    for (const [task, split] of Object.entries(s)) {
+      const o = c.obj(split, `data.sizes.${task}`, keysOf(split));
+      sizes[task] = Object.fromEntries(
+        Object.entries(o).map((
+          [k, v],
+        ) => [k, c.num(v, `data.sizes.${task}.${k}`, { integer: true, zeroOk: true })]),
+      );
+    }
+  }
+
+  const use = (v: unknown, f: string): ResolvedUse => {
+    if (typeof v === "string") return { task: c.str(v, f), items: null, metric: null };
+    const o = c.obj(v, f, ["task", "items", "metric"]);
+    return {
+      task: c.str(o.task, `${f}.task`),
+      items: o.items === undefined ? null : c.num(o.items, `${f}.items`, { integer: true }),
+      metric: o.metric === undefined ? null : c.str(o.metric, `${f}.metric`),
+    };
+  };
+  const uses = (v: unknown, f: string, allowEmpty: boolean) => {
+    if (v === undefined && allowEmpty) return [];
+    if (!Array.isArray(v)) {
+      return c.fail(f, "must be a list of task ids or { task, items?, metric? }");
+    }
+    const out = v.map((x, i) => use(x, `${f}[${i}]`));
+    const ids = out.map((u) => u.task);
+    const dup = ids.find((t, i) => ids.indexOf(t) !== i);
+    if (dup) c.fail(f, `task '${dup}' appears twice`);
+    return out;
+  };
+  const stages = uses(r.stages, "stages", false);
+  const panel = uses(r.panel, "panel", true);
+  for (const u of panel) {
+    if (stages.some((s) => s.task === u.task)) {
+      c.fail("panel", `task '${u.task}' is also a stage task; a panel measures other tasks`);
+    }
+  }
+  if (stages.length === 0 && panel.length === 0) {
+    c.fail("stages", "a recipe needs stage or panel tasks");
+  }
+
+  let pretrain: ResolvedRecipe["pretrain"] = null;
+  if (r.pretrain !== undefined) {
+    const p = c.obj(r.pretrain, "pretrain", ["tasks", "seed", "steps", "batch", "lr", "schedule"]);
+    if (!Array.isArray(p.tasks) || p.tasks.length === 0) {
+      c.fail("pretrain.tasks", "must be a non-empty list of task ids or { task, labelling? }");
+    }
+    pretrain = {
+      tasks: (p.tasks as unknown[]).map((t, i) => {
+        const f = `pretrain.tasks[${i}]`;
+        if (typeof t === "string") return { task: c.str(t, f), labelling: "sft1" };
+        const o = c.obj(t, f, ["task", "labelling"]);
+        return {
+          task: c.str(o.task, `${f}.task`),
+          labelling: o.labelling === undefined ? "sft1" : c.str(o.labelling, `${f}.labelling`),
+        };
+      }),
+      seed: c.num(p.seed, "pretrain.seed", { integer: true, zeroOk: true }),
+      steps: c.num(p.steps, "pretrain.steps", { integer: true }),
+      batch: c.num(p.batch, "pretrain.batch", { integer: true }),
+      lr: c.num(p.lr, "pretrain.lr"),
+      schedule: c.schedule(p.schedule, "pretrain.schedule"),
+    };
+  }
+
+  const train = r.train === undefined
+    ? {}
+    : c.obj(r.train, "train", ["lrs", "batch", "steps", "checkpoints", "schedule"]);
+  if (!Array.isArray(r.variants) || (r.variants.length === 0 && stages.length > 0)) {
+    c.fail("variants", "must be a non-empty list of { trainer, name?, options?, ... }");
   }
   const names = new Set<string>();
-  const trainers = r.trainers.map((t, i): TrainerVariant => {
-    const w = `trainers[${i}]`;
-    if (!isObj(t)) {
-      throw new ValidationError(at(w), "must be an object {name, trainer, options?, lrs?}");
-    }
-    const name = str(t.name, at(`${w}.name`));
-    if (names.has(name)) throw new ValidationError(at(`${w}.name`), `'${name}' is used twice`);
+  const variants = (r.variants as unknown[]).map((v, i): ResolvedVariant => {
+    const f = `variants[${i}]`;
+    const o = c.obj(v, f, [
+      "name",
+      "trainer",
+      "options",
+      "lrs",
+      "batch",
+      "steps",
+      "checkpoints",
+      "schedule",
+    ]);
+    const trainer = c.str(o.trainer, `${f}.trainer`);
+    const name = o.name === undefined ? trainer : c.str(o.name, `${f}.name`);
+    if (names.has(name)) c.fail(`${f}.name`, `'${name}' is used twice`);
     names.add(name);
-    if (t.options !== undefined && !isObj(t.options)) {
-      throw new ValidationError(at(`${w}.options`), "must be an object");
+    const pick = (k: string) =>
+      (o[k] !== undefined ? [o[k], `${f}.${k}`] : [train[k], `train.${k}`]) as [unknown, string];
+    const need = (k: string) => {
+      const [val, at] = pick(k);
+      if (val === undefined) c.fail(`${f}.${k}`, `missing (give it here or in train.${k})`);
+      return [val, at] as [unknown, string];
+    };
+    const steps = c.num(...need("steps"), { integer: true });
+    const [cps, cpAt] = pick("checkpoints");
+    const checkpoints = cps === undefined
+      ? [steps]
+      : c.list(cps, cpAt, { integer: true }).sort((a, b) => a - b);
+    if (checkpoints[checkpoints.length - 1] !== steps) {
+      c.fail(
+        cpAt,
+        `the last checkpoint must be the step budget ${steps}, got ${checkpoints.at(-1)}`,
+      );
     }
+    if (o.options !== undefined && !isObj(o.options)) c.fail(`${f}.options`, "must be an object");
     return {
       name,
-      trainer: str(t.trainer, at(`${w}.trainer`)),
-      options: (t.options ?? {}) as Record<string, unknown>,
-      lrs: t.lrs === undefined ? undefined : list(t.lrs, at(`${w}.lrs`), { unique: true }),
+      trainer,
+      options: (o.options ?? {}) as Raw,
+      lrs: c.list(...need("lrs")),
+      batch: c.num(...need("batch"), { integer: true }),
+      steps,
+      checkpoints,
+      schedule: c.schedule(...pick("schedule")),
     };
   });
-  const matchWithin = positive(r.matchWithin ?? 0.02, at("matchWithin"));
+
+  const fitExcluding = r.fitExcluding === undefined ? [] : r.fitExcluding;
+  if (!Array.isArray(fitExcluding)) c.fail("fitExcluding", "must be a list of variant names");
+  for (const n of fitExcluding as unknown[]) {
+    if (typeof n !== "string" || !names.has(n)) {
+      c.fail("fitExcluding", `'${n}' is not a variant of this recipe`);
+    }
+  }
+  const kl = r.kl === undefined ? {} : c.obj(r.kl, "kl", ["items", "samples"]);
+  const matchWithin = c.num(r.matchWithin ?? 0.02, "matchWithin");
   if (matchWithin >= 1) {
-    throw new ValidationError(
-      at("matchWithin"),
-      `must be below 1 (accuracy units), got ${matchWithin}`,
-    );
+    c.fail("matchWithin", `must be below 1 (accuracy units), got ${matchWithin}`);
+  }
+  const orders = c.num(r.orders ?? 1, "orders", { integer: true });
+  if (orders > 1 && stages.length < 2) {
+    c.fail("orders", "more than one order needs at least 2 stages");
   }
   return {
-    id: str(r.id, at("id")),
-    description: str(r.description, at("description")),
-    newTask: str(r.newTask, at("newTask")),
-    priorTask: str(r.priorTask, at("priorTask")),
-    dataSeed: positive(r.dataSeed, at("dataSeed"), { integer: true, zeroOk: true }),
-    splits: splitSizes(r.splits, at("splits")),
-    model: { hidden: list(model.hidden, at("model.hidden"), { integer: true }) },
-    base: {
-      seed: positive(base.seed, at("base.seed"), { integer: true, zeroOk: true }),
-      steps: positive(base.steps, at("base.steps"), { integer: true }),
-      batch: positive(base.batch, at("base.batch"), { integer: true }),
-      lr: positive(base.lr, at("base.lr")),
+    id,
+    description: c.str(r.description, "description"),
+    model: r.model as Raw,
+    data: { seed: c.num(data.seed ?? 0, "data.seed", { integer: true, zeroOk: true }), sizes },
+    pretrain,
+    stages,
+    panel,
+    orders,
+    seeds: c.list(r.seeds, "seeds", { integer: true, zeroOk: true }),
+    variants,
+    kl: {
+      items: kl.items === undefined ? null : c.num(kl.items, "kl.items", { integer: true }),
+      samples: c.num(kl.samples ?? 1, "kl.samples", { integer: true }),
     },
-    finetune: {
-      batch: positive(ft.batch, at("finetune.batch"), { integer: true }),
-      checkpoints: list(ft.checkpoints, at("finetune.checkpoints"), { integer: true, unique: true })
-        .sort((a, b) => a - b),
-      seeds: list(ft.seeds, at("finetune.seeds"), { integer: true, zeroOk: true, unique: true }),
-      lrs: list(ft.lrs, at("finetune.lrs"), { unique: true }),
-    },
-    trainers,
+    evalBatch: r.evalBatch === undefined
+      ? null
+      : c.num(r.evalBatch, "evalBatch", { integer: true }),
     matchWithin,
-    fitExcluding: fitExcluding(r.fitExcluding, names, at("fitExcluding")),
+    fitExcluding: fitExcluding as string[],
   };
 }

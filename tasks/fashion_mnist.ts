@@ -2,8 +2,8 @@
 // model learns it in pretraining, and its held-out accuracy after fine-tuning on ParityMNIST
 // measures forgetting.
 
-import { defineTask } from "./types.ts";
-import { type ImageItem, loadImageClasses, renderImage, splitPerClass } from "./image_data.ts";
+import { defineTask } from "./task.ts";
+import { type ImageItem, imageRequest, loadImageTask } from "./image_data.ts";
 
 const CHECKSUMS = [
   "059bd606bea89f6ea083240f41a38c73296e3e5a18a420d824fc2567b6ad6ab5",
@@ -33,7 +33,7 @@ export const FASHION_CLASSES = [
 ] as const;
 
 /** The FashionMNIST classification task (exact label match). */
-export const fashionMnist = defineTask<ImageItem, number>({
+export const fashionMnist = defineTask<ImageItem>({
   id: "fashion_mnist",
   version: "1",
   kind: "general",
@@ -44,22 +44,31 @@ export const fashionMnist = defineTask<ImageItem, number>({
     license: "MIT (package and dataset, Zalando Research)",
     files: CHECKSUMS.map((sha256, c) => ({ path: `fashion-mnist/src/clothes/${c}.json`, sha256 })),
   },
-  load() {
-    return loadImageClasses(this.source.files, {
+  requestKind: "classify",
+  metrics: ["acc"],
+  sizes: { test: 200, pretrain: 50 },
+  load(opts) {
+    return loadImageTask(this.source.files!, {
+      ...opts,
+      task: "fashion_mnist",
       encoding: "nested-byte",
       idPrefix: "fashion",
-      where: "tasks/fashion_mnist.ts",
+      defaults: this.sizes!,
     });
   },
-  split(data, { seed, sizes }) {
-    return splitPerClass(data, {
-      seed,
-      sizes: sizes ?? { heldout: 200, pretrain: 50 },
-      where: "tasks/fashion_mnist.ts",
-    });
+  request: (item) => imageRequest(item, 1),
+  target: (item) => FASHION_CLASSES[item.label],
+  score: (item, output) => ({
+    metrics: { acc: output.kind === "classify" && output.label === item.label ? 1 : 0 },
+  }),
+  train: {
+    labellings: { sft1: (item) => [item.label] },
+    reward: (item, y) => (y === item.label ? 1 : 0),
+    correct: (item) => [item.label],
   },
-  render: (item) => renderImage(item, 1),
-  score: (item, output) => (output === item.label ? 1 : 0),
-  correct: (item) => [item.label],
-  pretrainTarget: (item) => item.label,
+  fixture: {
+    perfect: (item) => ({ kind: "classify", label: item.label }),
+    wrong: (item) => ({ kind: "classify", label: (item.label + 1) % 10 }),
+    sizes: { test: 2, pretrain: 1 },
+  },
 });

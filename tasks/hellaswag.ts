@@ -7,7 +7,7 @@ import { ValidationError } from "../lib/errors.ts";
 import { hellaswagRequest } from "../evals/hellaswag.ts";
 import { mcAcc, mcAccNorm } from "../evals/multiple_choice.ts";
 import { choiceLogliks, logliksFavouring } from "./mc_output.ts";
-import { defineTextTask, type Item } from "./types.ts";
+import { defineTask, type Item } from "./task.ts";
 
 /** One HellaSwag row, the fields lm-eval reads. */
 export interface HellaswagTaskDoc extends Item {
@@ -38,7 +38,8 @@ const row = (
   label: String(label),
 });
 
-export const hellaswag = defineTextTask<HellaswagTaskDoc>({
+/** HellaSwag, scored as lm-evaluation-harness does (acc and acc_norm). */
+export const hellaswag = defineTask<HellaswagTaskDoc>({
   id: "hellaswag",
   version: "1",
   kind: "general",
@@ -57,7 +58,7 @@ export const hellaswag = defineTextTask<HellaswagTaskDoc>({
     },
   },
   idField: "ind",
-  output: "loglikelihood",
+  requestKind: "choices",
   metrics: ["acc", "acc_norm"],
   parse(rec, at) {
     const f = requireFields(rec, {
@@ -81,7 +82,7 @@ export const hellaswag = defineTextTask<HellaswagTaskDoc>({
   },
   request(doc) {
     const r = hellaswagRequest(doc);
-    return { type: "loglikelihood", context: r.context, continuations: r.continuations };
+    return { kind: "choices", context: r.context, continuations: r.continuations };
   },
   target: (doc) => hellaswagRequest(doc).choices[doc.label],
   score(doc, output) {

@@ -5,7 +5,7 @@
 import { UsageError } from "../lib/errors.ts";
 import { passAtK } from "../evals/pass_at_k.ts";
 import { requireFields } from "../lib/records.ts";
-import { defineTextTask, type Item, type TextOutput } from "./types.ts";
+import { defineTask, type Item } from "./task.ts";
 
 /** One HumanEval problem, as published (`openai_humaneval`, or HumanEval.jsonl.gz). */
 export interface HumanEvalDoc extends Item {
@@ -37,7 +37,8 @@ const fixtureProblem = (
   entry_point: entry,
 });
 
-export const humaneval = defineTextTask<HumanEvalDoc>({
+/** HumanEval, scored by running each completion against its unit tests in the sandbox. */
+export const humaneval = defineTask<HumanEvalDoc>({
   id: "humaneval",
   version: "1",
   kind: "general",
@@ -56,7 +57,7 @@ export const humaneval = defineTextTask<HumanEvalDoc>({
     },
   },
   idField: "task_id",
-  output: "generation",
+  requestKind: "generate",
   metrics: ["pass@1", "pass@10"],
   executesCode: true,
   parse(rec, at) {
@@ -77,14 +78,14 @@ export const humaneval = defineTextTask<HumanEvalDoc>({
   },
   // lm-evaluation-harness's humaneval: the bare prompt, greedy, these stop sequences, 1024 tokens.
   request: (doc) => ({
-    type: "generation",
+    kind: "generate",
     prompt: doc.prompt,
     until: ["\nclass", "\ndef", "\n#", "\nif", "\nprint"],
     maxTokens: 1024,
   }),
   target: (doc) => doc.canonicalSolution,
   async score(doc, output, ctx) {
-    if (output.type !== "generation") throw new UsageError("humaneval scores generated text");
+    if (output.kind !== "generate") throw new UsageError("humaneval scores generated text");
     if (!ctx.runPython) {
       throw new UsageError(
         "humaneval runs model-written code: pass --allow-code-execution to run it in the sandbox (see docs/sandbox.md)",
@@ -130,8 +131,8 @@ export const humaneval = defineTextTask<HumanEvalDoc>({
         ),
       ],
     },
-    perfect: (doc): TextOutput => ({ type: "generation", outputs: [doc.canonicalSolution] }),
+    perfect: (doc) => ({ kind: "generate", outputs: [doc.canonicalSolution] }),
     // An empty completion leaves a body of only the docstring: it returns None and fails.
-    wrong: (): TextOutput => ({ type: "generation", outputs: [""] }),
+    wrong: () => ({ kind: "generate", outputs: [""] }),
   },
 });

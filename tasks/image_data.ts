@@ -5,7 +5,7 @@
 import { sha256Hex } from "../lib/hash.ts";
 import { ValidationError } from "../lib/errors.ts";
 import { hashString, permutation, rng } from "../lib/rng.ts";
-import type { DataFile, Item, LoadedData, Splits } from "./types.ts";
+import type { DataFile, DataFileUsed, Item, Loaded, LoadOptions, Request } from "./task.ts";
 
 /** One 28x28 grayscale image with its class (digit or clothing type). */
 export interface ImageItem extends Item {
@@ -66,12 +66,12 @@ function resolvePath(path: string): string | URL {
  * Reads one JSON file per class (`files[c]` holds class c), verifies checksums, and returns all
  * images with ids `<prefix>-<class>-<index>`.
  */
-export async function loadImageClasses(
+async function readImageClasses(
   files: readonly DataFile[],
-  opts: { encoding: ImageEncoding; idPrefix: string; where: string },
-): Promise<LoadedData<ImageItem>> {
+  opts: { encoding: ImageEncoding; idPrefix: string; where: string; task: string },
+): Promise<{ items: ImageItem[]; files: DataFileUsed[]; skipped: number }> {
   const items: ImageItem[] = [];
-  const checksums: Record<string, string> = {};
+  const used: DataFileUsed[] = [];
   let skipped = 0;
   for (const [label, file] of files.entries()) {
     const where = `${opts.where}: ${file.path}`;
@@ -88,7 +88,7 @@ export async function loadImageClasses(
     if (sum !== file.sha256) {
       throw new ValidationError(where, `sha256 ${sum} does not match the pinned ${file.sha256}`);
     }
-    checksums[file.path] = sum;
+    used.push({ task: opts.task, split: "all", path: file.path, sha256: sum, source: "package" });
     let json: unknown;
     try {
       json = JSON.parse(new TextDecoder().decode(bytes));
@@ -100,7 +100,7 @@ export async function loadImageClasses(
       else skipped++;
     });
   }
-  return { items, checksums, skipped };
+  return { items, files: used, skipped };
 }
 
 /**
@@ -109,9 +109,9 @@ export async function loadImageClasses(
  * when a recipe asks for more or less training data.
  */
 export function splitPerClass<I extends ImageItem>(
-  data: LoadedData<I>,
+  data: { readonly items: readonly I[] },
   opts: { seed: number; sizes: Readonly<Record<string, number>>; where: string },
-): Splits<I> {
+): Record<string, I[]> {
   const byClass = new Map<number, I[]>();
   for (const it of data.items) {
     const list = byClass.get(it.label);
@@ -147,4 +147,42 @@ export function renderImage(item: ImageItem, taskBit: number): Float32Array {
   for (let k = 0; k < PIXELS; k++) x[k] = item.pixels[k] / 255;
   x[PIXELS] = taskBit;
   return x;
+}
+
+/** The classify request of an image: its rendered input and the 10 classes of the shared head. */
+export function imageRequest(item: ImageItem, taskBit: number): Request {
+  return { kind: "classify", x: renderImage(item, taskBit), classes: 10 };
+}
+
+/**
+ * A task's `load` for one JSON file per class: reads and verifies every file, then cuts
+ * stratified splits per class from the data seed (sizes per class, cut in the order of the task's
+ * defaults, the test split first, so it stays the same whatever the training sizes).
+ */
+export async function loadImageTask(
+  files: readonly DataFile[],
+  opts: LoadOptions & {
+    task: string;
+    encoding: ImageEncoding;
+    idPrefix: string;
+    defaults: Readonly<Record<string, number>>;
+  },
+): Promise<Loaded<ImageItem>> {
+  const where = `tasks/${opts.task}.ts`;
+  const read = await readImageClasses(files, { ...opts, where });
+  // Blocks are cut in the order of the task's own splits (test first), whatever order a recipe
+  // lists its sizes in, so the test split never moves when training sizes change.
+  const given = opts.sizes ?? opts.defaults;
+  const names = [
+    ...Object.keys(opts.defaults).filter((k) => k in given),
+    ...Object.keys(given).filter((k) => !(k in opts.defaults)),
+  ];
+  let sizes: Record<string, number> = Object.fromEntries(names.map((k) => [k, given[k]]));
+  if (opts.splits) {
+    // Keep the blocks cut before the wanted ones: they decide where the wanted ones start.
+    const last = Math.max(...opts.splits.map((s) => Object.keys(sizes).indexOf(s)));
+    sizes = Object.fromEntries(Object.entries(sizes).slice(0, last + 1));
+  }
+  const splits = splitPerClass(read, { seed: opts.seed, sizes, where });
+  return { splits, files: read.files, skipped: read.skipped };
 }

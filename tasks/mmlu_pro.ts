@@ -13,7 +13,7 @@ import {
   mmluProPrompt,
   selectFewshot,
 } from "../evals/mmlu_pro.ts";
-import { defineTextTask, type Item, type TextOutput } from "./types.ts";
+import { defineTask, type Item } from "./task.ts";
 
 /** One MMLU-Pro record. */
 export interface MmluProDoc extends Item {
@@ -46,7 +46,8 @@ const record = (
   src: `ori_mmlu-${category}`,
 });
 
-export const mmluPro = defineTextTask<MmluProDoc>({
+/** MMLU-Pro, scored as the official evaluate_from_local.py does. */
+export const mmluPro = defineTask<MmluProDoc>({
   id: "mmlu_pro",
   version: "1",
   kind: "general",
@@ -62,7 +63,7 @@ export const mmluPro = defineTextTask<MmluProDoc>({
     },
   },
   idField: "question_id",
-  output: "generation",
+  requestKind: "generate",
   metrics: ["exact_match"],
   parse(rec, at) {
     const f = requireFields(rec, {
@@ -104,11 +105,11 @@ export const mmluPro = defineTextTask<MmluProDoc>({
   // The official evaluate_from_local.py: greedy, stop at the next "Question:", 2048 new tokens,
   // and as many of the 5 shots as keep the prompt under 4096 − 2048 tokens of the model (all 5
   // when no model is at hand, as when `score` rebuilds prompts for samples.jsonl).
-  request(doc, shots, ctx) {
-    const examples = shots as MmluProDoc[];
+  request(doc, ctx) {
+    const examples = ctx.shots;
     let prompt: string;
     try {
-      prompt = ctx?.countTokens
+      prompt = ctx.countTokens
         ? fitMmluProPrompt(doc, examples, {
           category: doc.category,
           countTokens: ctx.countTokens,
@@ -121,11 +122,11 @@ export const mmluPro = defineTextTask<MmluProDoc>({
       }
       throw e;
     }
-    return { type: "generation", prompt, until: MMLU_PRO_STOP, maxTokens: MMLU_PRO_MAX_NEW_TOKENS };
+    return { kind: "generate", prompt, until: MMLU_PRO_STOP, maxTokens: MMLU_PRO_MAX_NEW_TOKENS };
   },
   target: (doc) => doc.answer,
   score(doc, output) {
-    if (output.type !== "generation") {
+    if (output.kind !== "generate") {
       throw new ValidationError(`item '${doc.id}'`, "mmlu_pro scores generated text");
     }
     const extracted = extractMmluProAnswer(output.outputs[0] ?? "");
@@ -172,12 +173,12 @@ export const mmluPro = defineTextTask<MmluProDoc>({
         ),
       ],
     },
-    perfect: (doc): TextOutput => ({
-      type: "generation",
+    perfect: (doc) => ({
+      kind: "generate",
       outputs: [`Let's see. The answer is (${doc.answer}).`],
     }),
-    wrong: (doc): TextOutput => ({
-      type: "generation",
+    wrong: (doc) => ({
+      kind: "generate",
       outputs: [`The answer is (${doc.answer === "A" ? "B" : "A"}).`],
     }),
   },

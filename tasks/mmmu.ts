@@ -6,13 +6,8 @@
 import { requireFields } from "../lib/records.ts";
 import { ValidationError } from "../lib/errors.ts";
 import { mmmuPrompt, mmmuScore, parseOptions } from "../evals/mmmu.ts";
-import {
-  defineTextTask,
-  type HubFile,
-  type Item,
-  type TaskImage,
-  type TextOutput,
-} from "./types.ts";
+import type { ImageInput } from "../models/policy.ts";
+import { defineTask, type HubFile, type Item } from "./task.ts";
 
 /** One MMMU record with its images. */
 export interface MmmuTaskDoc extends Item {
@@ -22,7 +17,7 @@ export interface MmmuTaskDoc extends Item {
   readonly question_type: string;
   readonly subfield: string;
   /** image_1 … image_7 by field name (absent fields omitted). */
-  readonly images: Readonly<Record<string, TaskImage>>;
+  readonly images: Readonly<Record<string, ImageInput>>;
 }
 
 /** The 30 subjects, one parquet file per split each. */
@@ -100,7 +95,8 @@ const fixtureRecord = (subject: string, n: number) => {
   };
 };
 
-export const mmmu = defineTextTask<MmmuTaskDoc>({
+/** MMMU, scored as the official eval_utils does. */
+export const mmmu = defineTask<MmmuTaskDoc>({
   id: "mmmu",
   version: "1",
   kind: "general",
@@ -113,7 +109,7 @@ export const mmmu = defineTextTask<MmmuTaskDoc>({
     splits: { test: files("validation") },
   },
   idField: "id",
-  output: "generation",
+  requestKind: "generate",
   metrics: ["acc"],
   needsImages: true,
   parse(rec, at) {
@@ -132,7 +128,7 @@ export const mmmu = defineTextTask<MmmuTaskDoc>({
         throw new ValidationError(at.where, `field 'options' ${(e as Error).message}`);
       }
     }
-    const images: Record<string, TaskImage> = {};
+    const images: Record<string, ImageInput> = {};
     for (const name of IMAGE_FIELDS) {
       const { [name]: img } = requireFields(rec, { [name]: "object?" }, at.where);
       if (img === undefined) continue;
@@ -153,7 +149,7 @@ export const mmmu = defineTextTask<MmmuTaskDoc>({
   request(doc) {
     const p = mmmuPrompt(doc);
     return {
-      type: "generation",
+      kind: "generate",
       prompt: p.prompt,
       until: [],
       maxTokens: 128,
@@ -162,7 +158,7 @@ export const mmmu = defineTextTask<MmmuTaskDoc>({
   },
   target: (doc) => doc.answer,
   score(doc, output) {
-    if (output.type !== "generation") {
+    if (output.kind !== "generate") {
       throw new ValidationError(`item '${doc.id}'`, "mmmu scores generated text");
     }
     return { metrics: { acc: mmmuScore(doc, output.outputs[0] ?? "") } };
@@ -172,9 +168,9 @@ export const mmmu = defineTextTask<MmmuTaskDoc>({
     columns: Object.fromEntries(IMAGE_FIELDS.map((f) => [f, "image"])),
     fileOf: (rec) =>
       `${String(rec.id).replace(/^validation_|_\d+$/g, "")}/validation-00000-of-00001.parquet`,
-    perfect: (doc): TextOutput => ({ type: "generation", outputs: [doc.answer] }),
-    wrong: (doc): TextOutput => ({
-      type: "generation",
+    perfect: (doc) => ({ kind: "generate", outputs: [doc.answer] }),
+    wrong: (doc) => ({
+      kind: "generate",
       outputs: [doc.question_type === "multiple-choice" ? "(C)" : "7"],
     }),
   },

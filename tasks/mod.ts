@@ -1,5 +1,6 @@
 // The task registry: every task module is listed here explicitly (no registration by import
-// side effect). tasks/mod_test.ts checks that every task file is registered and ids are unique.
+// side effect). tests/task_suite_test.ts checks that every task file is registered, ids are
+// unique, and runs every registered task through one shared suite.
 
 import { UsageError } from "../lib/errors.ts";
 import { fashionMnist } from "./fashion_mnist.ts";
@@ -8,33 +9,56 @@ import { humaneval } from "./humaneval.ts";
 import { mmluPro } from "./mmlu_pro.ts";
 import { mmmu } from "./mmmu.ts";
 import { parityMnist } from "./parity_mnist.ts";
-import { truthfulqaMc1Task, truthfulqaMc2Task } from "./truthfulqa.ts";
-import type { TaskSpec, TextTaskSpec } from "./types.ts";
+import { truthfulqaMc1, truthfulqaMc2 } from "./truthfulqa.ts";
+import { caesar } from "./lm/caesar.ts";
+import { manyAnswers } from "./lm/many_answers.ts";
+import { scienceMc } from "./lm/science_mc.ts";
+import { toolCall } from "./lm/tool_call.ts";
+import { wordMath } from "./lm/word_math.ts";
+import { arithTask } from "./lm/arith.ts";
+import { bracketsTask } from "./lm/brackets.ts";
+import { compareTask } from "./lm/compare.ts";
+import { copyTask } from "./lm/copy.ts";
+import { lookupTask } from "./lm/lookup.ts";
+import { reverseTask } from "./lm/reverse.ts";
+import { sortTask } from "./lm/sort.ts";
+import type { Task } from "./task.ts";
 
-export type { TaskSpec, TextTaskSpec } from "./types.ts";
+export type { Item, Task } from "./task.ts";
 
 /**
- * A task of any item and output type. The registry holds tasks of different types (images now,
- * text later), and each caller narrows by what it runs, so `any` is the honest type here.
+ * A task of any item type. The registry holds tasks of different item types, and each caller
+ * goes through the Task interface only, so `any` is the honest item type here.
  */
 // deno-lint-ignore no-explicit-any
-export type ClassifierTask = TaskSpec<any, any>;
-/** A text benchmark of any document type. */
-// deno-lint-ignore no-explicit-any
-export type TextTask = TextTaskSpec<any>;
-/** Either kind of registered task. */
-export type AnyTask = ClassifierTask | TextTask;
+export type AnyTask = Task<any>;
 
 /** Every registered task in one list: the only place a task module is wired in. */
 export const TASK_LIST: readonly AnyTask[] = [
+  // Image classification (the ParityMNIST experiment).
   parityMnist,
   fashionMnist,
+  // Published benchmarks.
   mmluPro,
   hellaswag,
-  truthfulqaMc1Task,
-  truthfulqaMc2Task,
+  truthfulqaMc1,
+  truthfulqaMc2,
   humaneval,
   mmmu,
+  // Generated downstream tasks of the tiny LM.
+  manyAnswers,
+  wordMath,
+  scienceMc,
+  toolCall,
+  caesar,
+  // Generated general skills of the tiny LM (its pretraining corpus and general panel).
+  copyTask,
+  reverseTask,
+  sortTask,
+  arithTask,
+  compareTask,
+  bracketsTask,
+  lookupTask,
 ];
 
 /** Every registered task, by id. */
@@ -42,37 +66,13 @@ export const TASKS: Readonly<Record<string, AnyTask>> = Object.freeze(
   Object.fromEntries(TASK_LIST.map((t) => [t.id, t])),
 );
 
-/** Whether a task is a text benchmark (it builds model requests) rather than a classifier task. */
-export function isTextTask(t: AnyTask): t is TextTask {
-  return "request" in t;
-}
-
 /** Looks a task up by id; an unknown id is a usage error listing the known ones. */
-export function getTask(id: string): AnyTask {
+export function getTask(id: string, where?: string): AnyTask {
   const t = TASKS[id];
   if (!t) {
-    throw new UsageError(`unknown task '${id}'; known tasks: ${Object.keys(TASKS).join(", ")}`);
-  }
-  return t;
-}
-
-/** A classifier task (image tasks trained in-process) by id. */
-export function getClassifierTask(id: string): ClassifierTask {
-  const t = getTask(id);
-  if (isTextTask(t)) {
-    throw new UsageError(`task '${id}' is a text benchmark; this needs a classifier task`);
-  }
-  return t;
-}
-
-/** A text benchmark by id; `eval` and `score` take only these. */
-export function getTextTask(id: string): TextTask {
-  const t = getTask(id);
-  if (!isTextTask(t)) {
-    const text = TASK_LIST.filter(isTextTask).map((x) => x.id);
     throw new UsageError(
-      `task '${id}' is a classifier task, not a text benchmark; text benchmarks: ${
-        text.join(", ")
+      `${where ? `${where}: ` : ""}unknown task '${id}'; known tasks: ${
+        Object.keys(TASKS).join(", ")
       }`,
     );
   }

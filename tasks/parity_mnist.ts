@@ -3,8 +3,8 @@
 // outputs exist, so RL can keep the base model's own preference while SFT must move the model
 // onto one arbitrary labelling. The new task of the ParityMNIST experiment.
 
-import { defineTask } from "./types.ts";
-import { type ImageItem, loadImageClasses, renderImage, splitPerClass } from "./image_data.ts";
+import { defineTask } from "./task.ts";
+import { type ImageItem, imageRequest, loadImageTask } from "./image_data.ts";
 
 const CHECKSUMS = [
   "64c965faccfe0483cf69df89a24fb69ee338abb4dcf4ddc890258d66e40d5de2",
@@ -22,8 +22,13 @@ const CHECKSUMS = [
 const EVEN = [0, 2, 4, 6, 8] as const;
 const ODD = [1, 3, 5, 7, 9] as const;
 
+/** The label a classify output answers with (−1 for any other output kind). */
+function labelOf(output: { kind: string; label?: number }): number {
+  return output.kind === "classify" && Number.isInteger(output.label) ? output.label! : -1;
+}
+
 /** The ParityMNIST task: output a digit label whose parity matches the image's digit. */
-export const parityMnist = defineTask<ImageItem, number>({
+export const parityMnist = defineTask<ImageItem>({
   id: "parity_mnist",
   version: "1",
   kind: "downstream",
@@ -34,29 +39,40 @@ export const parityMnist = defineTask<ImageItem, number>({
     license: "MIT (package); MNIST by LeCun, Cortes and Burges",
     files: CHECKSUMS.map((sha256, d) => ({ path: `mnist/src/digits/${d}.json`, sha256 })),
   },
-  load() {
-    return loadImageClasses(this.source.files, {
+  requestKind: "classify",
+  metrics: ["acc"],
+  // Per class, in cut order: test first, so it never moves when training sizes change.
+  sizes: { test: 200, pretrain: 50, train: 500 },
+  load(opts) {
+    return loadImageTask(this.source.files!, {
+      ...opts,
+      task: "parity_mnist",
       encoding: "flat-unit",
       idPrefix: "mnist",
-      where: "tasks/parity_mnist.ts",
+      defaults: this.sizes!,
     });
   },
-  split(data, { seed, sizes }) {
-    return splitPerClass(data, {
-      seed,
-      sizes: sizes ?? { heldout: 200, pretrain: 50, train: 500 },
-      where: "tasks/parity_mnist.ts",
-    });
+  request: (item) => imageRequest(item, 0),
+  target: (item) => `${item.label % 2 === 0 ? "even" : "odd"} (digit ${item.label})`,
+  score: (item, output) => {
+    const y = labelOf(output);
+    return { metrics: { acc: y >= 0 && y % 2 === item.label % 2 ? 1 : 0 } };
   },
-  render: (item) => renderImage(item, 0),
-  score: (item, output) => (Number.isInteger(output) && output % 2 === item.label % 2 ? 1 : 0),
-  correct: (item) => (item.label % 2 === 0 ? EVEN : ODD),
-  labellings: {
-    // SFT1: one fixed label per parity.
-    sft1: (item) => (item.label % 2 === 0 ? [0] : [1]),
-    // SFT2: two labels per parity; the trainer fixes one per item from the seed.
-    sft2: (item) => (item.label % 2 === 0 ? [0, 4] : [1, 5]),
+  train: {
+    labellings: {
+      // SFT1: one fixed label per parity.
+      sft1: (item) => (item.label % 2 === 0 ? [0] : [1]),
+      // SFT2: two labels per parity; the learner fixes one per item from the seed.
+      sft2: (item) => (item.label % 2 === 0 ? [0, 4] : [1, 5]),
+      // The digit itself: what the base model is pretrained on (a correct answer it prefers).
+      digit: (item) => [item.label],
+    },
+    reward: (item, y) => (typeof y === "number" && y % 2 === item.label % 2 ? 1 : 0),
+    correct: (item) => (item.label % 2 === 0 ? EVEN : ODD),
   },
-  // The base model is pretrained to name the digit itself (a correct-parity answer it prefers).
-  pretrainTarget: (item) => item.label,
+  fixture: {
+    perfect: (item) => ({ kind: "classify", label: item.label }),
+    wrong: (item) => ({ kind: "classify", label: (item.label + 1) % 10 }),
+    sizes: { test: 2, pretrain: 1, train: 2 },
+  },
 });

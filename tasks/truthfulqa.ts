@@ -5,9 +5,9 @@
 import { requireFields } from "../lib/records.ts";
 import { ValidationError } from "../lib/errors.ts";
 import { type TruthfulqaDoc, truthfulqaRequest } from "../evals/truthfulqa.ts";
-import { truthfulqaMc1, truthfulqaMc2 } from "../evals/multiple_choice.ts";
+import { truthfulqaMc1 as mc1Acc, truthfulqaMc2 as mc2Acc } from "../evals/multiple_choice.ts";
 import { choiceLogliks, logliksFavouring } from "./mc_output.ts";
-import { defineTextTask, type Item, type TextTaskSpec } from "./types.ts";
+import { defineTask, type Item, type Task } from "./task.ts";
 
 /** One question of the `multiple_choice` config. */
 export interface TruthfulqaTaskDoc extends Item, TruthfulqaDoc {}
@@ -44,9 +44,9 @@ const item = (
   },
 });
 
-function variant(which: "mc1" | "mc2"): TextTaskSpec<TruthfulqaTaskDoc> {
+function variant(which: "mc1" | "mc2"): Task<TruthfulqaTaskDoc> {
   const labelsOf = (doc: TruthfulqaTaskDoc) => doc[`${which}_targets`].labels;
-  return defineTextTask<TruthfulqaTaskDoc>({
+  return defineTask<TruthfulqaTaskDoc>({
     id: `truthfulqa_${which}`,
     version: "1",
     kind: "general",
@@ -67,7 +67,7 @@ function variant(which: "mc1" | "mc2"): TextTaskSpec<TruthfulqaTaskDoc> {
       },
     },
     idField: null,
-    output: "loglikelihood",
+    requestKind: "choices",
     metrics: ["acc"],
     parse(rec, at) {
       const { question } = requireFields(rec, { question: "string" }, at.where);
@@ -80,7 +80,7 @@ function variant(which: "mc1" | "mc2"): TextTaskSpec<TruthfulqaTaskDoc> {
     },
     request(doc) {
       const r = truthfulqaRequest(doc, { targets: which });
-      return { type: "loglikelihood", context: r.context, continuations: r.continuations };
+      return { kind: "choices", context: r.context, continuations: r.continuations };
     },
     target: (doc) => {
       const t = doc[`${which}_targets`];
@@ -90,7 +90,7 @@ function variant(which: "mc1" | "mc2"): TextTaskSpec<TruthfulqaTaskDoc> {
       const labels = labelsOf(doc);
       const lls = choiceLogliks(output, { id: doc.id, choices: labels.length });
       return {
-        metrics: { acc: which === "mc1" ? truthfulqaMc1(lls, labels) : truthfulqaMc2(lls, labels) },
+        metrics: { acc: which === "mc1" ? mc1Acc(lls, labels) : mc2Acc(lls, labels) },
       };
     },
     fixture: {
@@ -130,5 +130,7 @@ function variant(which: "mc1" | "mc2"): TextTaskSpec<TruthfulqaTaskDoc> {
   });
 }
 
-export const truthfulqaMc1Task = variant("mc1");
-export const truthfulqaMc2Task = variant("mc2");
+/** TruthfulQA MC1: the single true answer must have the highest log-likelihood. */
+export const truthfulqaMc1 = variant("mc1");
+/** TruthfulQA MC2: the normalised probability mass of the true answers. */
+export const truthfulqaMc2 = variant("mc2");

@@ -1,9 +1,9 @@
-// Writes every text task's fixture records as the hub publishes them (`<dir>/<task id>/<hub
+// Writes every hub task's fixture records as the hub publishes them (`<dir>/<task id>/<hub
 // path>`, parquet for .parquet paths, JSON Lines for .jsonl, gzip'd for .gz), so tests and `eval`
 // read fixtures through exactly the code path real data takes.
 
 import { join } from "node:path";
-import { isTextTask, TASK_LIST, type TextTask } from "../tasks/mod.ts";
+import { type AnyTask, TASK_LIST } from "../tasks/mod.ts";
 import { writeTinyLlama } from "../models/tiny_llama.ts";
 import { writeTinyLlava } from "../models/tiny_llava.ts";
 import { type ColumnType, type FixtureFormat, writeFixture } from "./fixture_files.ts";
@@ -15,11 +15,19 @@ function formatOf(path: string): { name: string; format: FixtureFormat } {
   throw new Error(`no fixture format for ${path}`);
 }
 
-/** Writes `task`'s fixture under `dir/<task id>/`; returns the paths written. */
-export async function writeTaskFixture(dir: string, task: TextTask): Promise<string[]> {
+/** Whether `task` reads published hub files (and so has fixture records to write). */
+export function isHubTask(task: AnyTask): boolean {
+  return task.source.splits !== undefined;
+}
+
+/**
+ * Writes `task`'s fixture records under `dir/<task id>/`, each split's file at its hub path;
+ * returns the paths written (none for a task without hub files).
+ */
+export async function writeTaskFixture(dir: string, task: AnyTask): Promise<string[]> {
   const written: string[] = [];
-  for (const [split, files] of Object.entries(task.source.splits)) {
-    const records = task.fixture.records[split] ?? [];
+  for (const [split, files] of Object.entries(task.source.splits ?? {})) {
+    const records = task.fixture.records?.[split] ?? [];
     for (const file of files) {
       const mine = records.filter((r) => (task.fixture.fileOf?.(r) ?? files[0].path) === file.path);
       if (mine.length === 0) continue;
@@ -34,10 +42,10 @@ export async function writeTaskFixture(dir: string, task: TextTask): Promise<str
   return written;
 }
 
-/** Writes every text task's fixture under `dir`; returns the paths written. */
+/** Writes every registered hub task's fixture under `dir`; returns the paths written. */
 export async function writeAllTaskFixtures(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const task of TASK_LIST.filter(isTextTask)) out.push(...await writeTaskFixture(dir, task));
+  for (const task of TASK_LIST.filter(isHubTask)) out.push(...await writeTaskFixture(dir, task));
   return out;
 }
 

@@ -1,7 +1,7 @@
 // The shared Trainer suite (STYLE.md habit 5): every trainer in the TRAINERS registry runs the
-// same checks on a small synthetic "parity" task, once on each policy family behind the one
-// Learner interface (the MLP classifier and the Llama-layout LM), so a newly registered trainer
-// or learner is covered without touching this file. Checks: the base policy is untouched,
+// same checks on a small synthetic "parity" task, once on each trainable policy family through
+// Policy.learner (the MLP classifier and the Llama-layout LM), so a newly registered trainer or
+// trainable family is covered without touching this file. Checks: the base policy is untouched,
 // checkpoints and step logs follow the contract, runs are deterministic per seed, training
 // improves the task, and unknown options are rejected. Trainer-specific checks follow.
 //
@@ -10,35 +10,25 @@
 // also has sft2 = {0, 4 | 1, 5}, as in tasks/parity_mnist.ts).
 //   mlp: input = one-hot of d in 10 dims plus 2 noise dims (small noise everywhere), 10 classes;
 //        π0 is a freshly initialised MLP, right about parity for only some digits.
-//   lm:  prompt "bos p:d=", answer a digit then "\n"; π0 is a tiny Llama (1 layer, d 32) taught
-//        for a few steps to answer a uniformly random digit, so it is right half the time.
+//   lm:  generate request "p:d=" (BOS first, stop "\n"), answer a digit; π0 is a tiny Llama
+//        (1 layer, d 32) taught for a few steps to answer one random digit per prompt digit, so
+//        it is right for about half of them.
 // Both are scored on the next-token distribution at the answer position (a vector of classes).
 
 import { deepEqual, equal, notDeepEqual, ok, throws } from "node:assert/strict";
-import { tree } from "@jax-js/jax";
 import { ValidationError } from "../lib/errors.ts";
 import { rng } from "../lib/rng.ts";
 import { meanKL } from "../evals/kl.ts";
 import { startEngine } from "../models/engine.ts";
-import { type MlpConfig, MlpPolicy } from "../models/mlp.ts";
-import { BOS_ID, encode, VOCAB_SIZE } from "../models/char_tokenizer.ts";
-import {
-  answerLogProbs,
-  initLlama,
-  type LlamaModelConfig,
-  type LlamaParams,
-} from "../models/llama.ts";
-import { lmLearner, type LmPolicy } from "../runs/lm_learner.ts";
+import type { Learner, Target, TrainInstance } from "../models/learner.ts";
+import { answerLogProbs, type LlamaModelConfig } from "../models/llama.ts";
+import { LlamaPolicy } from "../models/llama_policy.ts";
+import type { MlpConfig } from "../models/mlp.ts";
+import { MlpPolicy } from "../models/mlp_policy.ts";
+import { CHAR_TOKENIZER, promptIds } from "../models/tokenizer.ts";
 import { TINY_LM_CONFIG } from "./tiny_lm.ts";
 import { answerText } from "../tasks/lm/items.ts";
-import {
-  type ClassificationData,
-  type Learner,
-  mlpLearner,
-  type StepLog,
-  type Trainer,
-  TRAINERS,
-} from "../trainers/mod.ts";
+import { type StepLog, type Trainer, TRAINERS } from "../trainers/mod.ts";
 
 // jax-js's wasm worker pool outlives each test.
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -69,10 +59,34 @@ interface Family {
   base(): Promise<Snapshot>;
   /** A fresh clone of the base as a learner (`hard(i)`: instance i rewards nothing). */
   clone(hard?: (i: number) => boolean): Promise<{
-    learner: Learner;
+    learner: Learner<Target>;
     snapshot(): Promise<Snapshot>;
-    dispose(): void;
+    dispose(): Promise<void>;
   }>;
+}
+
+/** The parity instances of a family: its request per item, sft1/sft2 targets and the reward. */
+function parityInstances(
+  request: (i: number) => TrainInstance["request"],
+  opts: { hard?: (i: number) => boolean; text?: boolean },
+): TrainInstance[] {
+  return Array.from({ length: N }, (_, i) => {
+    const as = (ys: number[]) => (opts.text ? ys.map(String) : ys);
+    return {
+      request: request(i),
+      targets: (name: string) =>
+        name === "sft1"
+          ? as([digit(i) % 2])
+          : name === "sft2"
+          ? as(digit(i) % 2 === 0 ? [0, 4] : [1, 5])
+          : undefined,
+      reward: (y: Target) => {
+        const a = typeof y === "number" ? String(y) : answerText(y);
+        return !opts.hard?.(i) && /^[0-9]$/.test(a) && Number(a) % 2 === digit(i) % 2 ? 1 : 0;
+      },
+      correct: opts.text ? undefined : () => sameParity(i),
+    };
+  });
 }
 
 // ---- mlp ----
@@ -88,33 +102,12 @@ function inputs(): Float32Array {
   return x;
 }
 
-/** The parity task; items with `hard(i)` reward nothing (every rollout fails). */
-function parityData(lp0: Float32Array, x: Float32Array, hard?: (i: number) => boolean) {
-  const data: ClassificationData = {
-    x,
-    n: N,
-    dim: DIM,
-    classes: 10,
-    lp0,
-    reward: (i, y) => (!hard?.(i) && y % 2 === digit(i) % 2 ? 1 : 0),
-    correct: sameParity,
-    labelling: (name) =>
-      name === "sft1"
-        ? (i) => [digit(i) % 2]
-        : name === "sft2"
-        ? (i) => (digit(i) % 2 === 0 ? [0, 4] : [1, 5])
-        : undefined,
-  };
-  return data;
-}
-
-let mlpBase: Promise<{ base: MlpPolicy; x: Float32Array; lp0: Float32Array }> | undefined;
+let mlpBase: Promise<{ base: MlpPolicy; x: Float32Array }> | undefined;
 
 function getMlpBase() {
   mlpBase ??= (async () => {
     await startEngine("wasm");
-    const base = MlpPolicy.init(MLP_CONFIG, 0), x = inputs();
-    return { base, x, lp0: await base.logProbs(x) };
+    return { base: MlpPolicy.init(MLP_CONFIG, 0), x: inputs() };
   })();
   return mlpBase;
 }
@@ -130,10 +123,15 @@ const MLP: Family = {
     return await base.logProbs(x);
   },
   async clone(hard) {
-    const { base, x, lp0 } = await getMlpBase();
+    const { base, x } = await getMlpBase();
     const policy = base.clone();
+    const request = (i: number) => ({
+      kind: "classify" as const,
+      x: x.slice(i * DIM, (i + 1) * DIM),
+      classes: 10,
+    });
     return {
-      learner: mlpLearner(policy, parityData(lp0, x, hard)),
+      learner: policy.learner(parityInstances(request, { hard }), { reference: base }),
       snapshot: () => policy.logProbs(x),
       dispose: () => policy.dispose(),
     };
@@ -143,55 +141,50 @@ const MLP: Family = {
 // ---- lm ----
 
 const LM_CONFIG: LlamaModelConfig = { ...TINY_LM_CONFIG, max_position_embeddings: 32 };
-const PROMPTS = Array.from({ length: N }, (_, i) => [BOS_ID, ...encode(`p:${digit(i)}=`)]);
-const DIGIT_ID = encode("0")[0];
-
-/** The LM parity instances; `target` is the labelling to learn ("sft1" = the digit's parity). */
-function lmInstances(opts: { hard?: (i: number) => boolean; target?: (i: number) => string }) {
-  return PROMPTS.map((prompt, i) => ({
-    prompt,
-    target: opts.target?.(i) ?? String(digit(i) % 2),
-    maxTokens: 2,
-    reward: (out: string) => {
-      const a = answerText(out);
-      return !opts.hard?.(i) && /^[0-9]$/.test(a) && Number(a) % 2 === digit(i) % 2 ? 1 : 0;
-    },
-  }));
-}
+const PROMPT = (i: number) => `p:${digit(i)}=`;
+const PROMPT_IDS = Array.from({ length: N }, (_, i) => promptIds(CHAR_TOKENIZER, PROMPT(i)));
+const DIGIT_ID = CHAR_TOKENIZER.encode("0")[0];
+const lmRequest = (i: number) => ({
+  kind: "generate" as const,
+  prompt: PROMPT(i),
+  until: ["\n"],
+  maxTokens: 2,
+});
 
 /** Next-token log-probabilities at the answer position of every prompt (N × vocab). */
-function lmSnapshot(params: LlamaParams): Promise<Snapshot> {
-  return answerLogProbs(params, PROMPTS, { config: LM_CONFIG, batchSize: N });
+function lmSnapshot(policy: LlamaPolicy): Promise<Snapshot> {
+  return answerLogProbs(policy.params, PROMPT_IDS, { config: LM_CONFIG, batchSize: N });
 }
 
-let lmBase: Promise<LlamaParams> | undefined;
+let lmBase: Promise<LlamaPolicy> | undefined;
 
-/** π0: a fresh tiny Llama after 30 SFT steps on uniformly random digit answers. */
-function getLmBase(): Promise<LlamaParams> {
+/** π0: a fresh tiny Llama after 30 SFT steps on a random digit answer per prompt digit. */
+function getLmBase(): Promise<LlamaPolicy> {
   lmBase ??= (async () => {
     await startEngine("wasm");
-    const init = initLlama(LM_CONFIG, { seed: 0 });
-    const r = rng(7, 7), answers = PROMPTS.map(() => String(r.int(10)));
-    const policy: LmPolicy = { config: LM_CONFIG, params: tree.ref(init) };
-    const learner = lmLearner(policy, lmInstances({ target: (i) => answers[i] }), {
-      reference: init,
-    });
-    await TRAINERS.sft.train(learner, {
+    const policy = LlamaPolicy.init(LM_CONFIG, { seed: 0, tokenizer: CHAR_TOKENIZER });
+    // One answer per digit (a deterministic π0 that is right for about half the digits).
+    const r = rng(7, 7), byDigit = Array.from({ length: 10 }, () => String(r.int(10)));
+    const answers = PROMPT_IDS.map((_, i) => byDigit[digit(i)]);
+    const instances = parityInstances(lmRequest, { text: true }).map((inst, i) => ({
+      ...inst,
+      targets: (name: string) => (name === "random" ? [answers[i]] : undefined),
+    }));
+    await TRAINERS.sft.train(policy.learner(instances, {}), {
       lr: 0.003,
       checkpoints: [30],
       batch: BATCH,
       seed: 0,
-      options: { labelling: "sft1", beta: 0 },
+      options: { labelling: "random", beta: 0 },
     });
-    tree.dispose(init);
-    return policy.params;
+    return policy;
   })();
   return lmBase;
 }
 
 const LM: Family = {
   name: "lm",
-  classes: VOCAB_SIZE,
+  classes: LM_CONFIG.vocab_size,
   classOf: (y) => DIGIT_ID + y,
   lr: 0.01,
   greedyGoal: 0.5,
@@ -200,11 +193,13 @@ const LM: Family = {
   },
   async clone(hard) {
     const base = await getLmBase();
-    const policy: LmPolicy = { config: LM_CONFIG, params: tree.ref(base) };
+    const policy = base.clone();
     return {
-      learner: lmLearner(policy, lmInstances({ hard }), { reference: base }),
-      snapshot: () => lmSnapshot(policy.params),
-      dispose: () => tree.dispose(policy.params),
+      learner: policy.learner(parityInstances(lmRequest, { hard, text: true }), {
+        reference: base,
+      }),
+      snapshot: () => lmSnapshot(policy),
+      dispose: () => policy.dispose(),
     };
   },
 };
@@ -272,7 +267,7 @@ async function train(
     });
     run.lp = await clone.snapshot();
   } finally {
-    clone.dispose();
+    await clone.dispose();
   }
   return run;
 }
@@ -319,11 +314,12 @@ function trainerSuite(f: Family, t: Trainer): void {
       // the training kernel, π0's from the inference kernel, and the two round differently
       // (−1.4e-8 seen on wasm).
       ok(Number.isFinite(l.kl) && l.kl >= -1e-6, `step ${l.step}: kl ${l.kl}`);
+      equal(l.seen, BATCH, `step ${l.step}: seen`);
+      ok(l.lr > 0, `step ${l.step}: lr logged`);
       if (isPg || l.reward !== undefined) {
         ok(l.reward !== undefined && l.reward >= 0 && l.reward <= 1, `step ${l.step}: reward`);
-        ok(l.seen !== undefined && l.kept !== undefined, `step ${l.step}: seen/kept logged`);
-        equal(l.seen, BATCH);
-        ok(Number.isInteger(l.kept) && l.kept! >= 0 && l.kept! <= l.seen!, `step ${l.step}`);
+        ok(l.kept !== undefined, `step ${l.step}: kept logged`);
+        ok(Number.isInteger(l.kept) && l.kept! >= 0 && l.kept! <= l.seen, `step ${l.step}`);
       }
     }
     // The kl logged is that of the policy before the update: 0 at step 1 (the clone is π0),

@@ -7,14 +7,14 @@ import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { cli, TEXT_PERMISSIONS } from "./cli.ts";
 import { writeTaskFixture } from "./task_fixtures.ts";
-import { getTextTask } from "../tasks/mod.ts";
+import { getTask } from "../tasks/mod.ts";
 import { writeTinyLlava } from "../models/tiny_llava.ts";
 
 Deno.test("eval: MMMU on the tiny vision-language model writes 30 scored items; reruns identical", async () => {
   const dir = await Deno.makeTempDir({ prefix: "forgetbench-vlm-" });
   try {
     const data = join(dir, "data"), model = join(dir, "vlm");
-    await writeTaskFixture(data, getTextTask("mmmu"));
+    await writeTaskFixture(data, getTask("mmmu"));
     await writeTinyLlava(model, { seed: 3 });
     const evalTo = (out: string) =>
       cli([

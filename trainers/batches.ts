@@ -1,4 +1,4 @@
-// Shared pieces of every training loop: batch order and gathering rows.
+// The default batch order of every training loop: epoch-wise shuffling from a seed.
 
 import { permutation, rng } from "../lib/rng.ts";
 
@@ -17,11 +17,4 @@ export function batchOrder(n: number, batch: number, seed: number): () => number
     }
     return out;
   };
-}
-
-/** Rows `idx` of a row-major matrix with `cols` columns. */
-export function gather(m: Float32Array, idx: readonly number[], cols: number): Float32Array {
-  const out = new Float32Array(idx.length * cols);
-  idx.forEach((i, k) => out.set(m.subarray(i * cols, (i + 1) * cols), k * cols));
-  return out;
 }

@@ -9,6 +9,7 @@ import type { Trainer } from "./types.ts";
 /** Defaults: G = 8, μ = 2, ε = 0.2, β = 0. */
 export const grpo: Trainer<PgOptions> = {
   id: "grpo",
+  needsReward: true,
   description:
     "GRPO: group-normalised advantages, clipped ratio, μ inner steps, optional KL penalty β",
   parseOptions(raw, where) {

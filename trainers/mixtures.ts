@@ -20,6 +20,8 @@ export interface MixtureOptions {
 /** SFT with replay. Options: `fraction` of each batch from earlier tasks (default 0.25). */
 export const replay: Trainer<MixtureOptions> = {
   id: "replay",
+  needsReward: false,
+  labelling: (o) => o.labelling,
   description: "SFT with replay: a stated fraction of each batch from earlier tasks' data",
   parseOptions(raw, where) {
     onlyKeys(raw, ["labelling", "fraction"], where);
@@ -36,6 +38,8 @@ export const replay: Trainer<MixtureOptions> = {
 /** Multi-task SFT on all tasks jointly (one stage): the upper bound. */
 export const multitask: Trainer<MixtureOptions> = {
   id: "multitask",
+  needsReward: false,
+  labelling: (o) => o.labelling,
   description: "multi-task SFT on every task of the sequence jointly (the upper bound)",
   parseOptions(raw, where) {
     onlyKeys(raw, ["labelling"], where);

@@ -9,16 +9,7 @@ import { sft } from "./sft.ts";
 import { sftKl } from "./sft_kl.ts";
 import type { Trainer } from "./types.ts";
 
-export type {
-  DataPlan,
-  Learner,
-  Rollouts,
-  Session,
-  StepLog,
-  Trainer,
-  TrainOptions,
-} from "./types.ts";
-export { type ClassificationData, mlpLearner } from "./mlp_learner.ts";
+export type { DataPlan, Learner, StepLog, Trainer, TrainOptions } from "./types.ts";
 
 /** Every registered trainer, by id. */
 export const TRAINERS: Readonly<Record<string, Trainer>> = Object.freeze(

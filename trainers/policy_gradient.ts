@@ -4,6 +4,7 @@
 // steps with an optional k3 KL penalty to the base policy.
 
 import { bool, num, oneOf } from "./options.ts";
+import { lrAt } from "./schedule.ts";
 import { batchesOf } from "./sft.ts";
 import type { Learner, TrainOptions } from "./types.ts";
 
@@ -80,10 +81,11 @@ export async function policyGradientLoop(
 ): Promise<void> {
   const o = opts.options, g = o.group;
   const next = batchesOf(learner, opts.batch, opts.seed);
-  const session = learner.begin({ lr: opts.lr, seed: opts.seed });
+  const session = learner.begin({ seed: opts.seed });
   const last = Math.max(...opts.checkpoints);
   try {
     for (let step = 1; step <= last; step++) {
+      const lr = lrAt(step, { lr: opts.lr, steps: last, schedule: opts.schedule });
       const ro = await session.rollout(next(), g);
       const n = ro.idx.length;
       const adv = new Float32Array(n * g), mask = new Float32Array(n * g);
@@ -105,11 +107,12 @@ export async function policyGradientLoop(
             clip: o.clip,
             beta: o.beta,
             normalization: o.advantage === "dr_grpo" ? "constant" : "sequence-mean",
+            lr,
           });
           if (it === 0) loss = r.loss;
         }
       }
-      opts.onStep?.({ step, loss, kl: ro.kl, reward: rewardSum / (n * g), seen: n, kept });
+      opts.onStep?.({ step, lr, loss, kl: ro.kl, seen: n, kept, reward: rewardSum / (n * g) });
       if (opts.checkpoints.includes(step)) await opts.onCheckpoint?.(step);
     }
   } finally {

@@ -8,6 +8,7 @@ import type { Trainer } from "./types.ts";
 /** Defaults: G = 8 samples per input, μ = 1, no KL penalty. */
 export const reinforce10: Trainer<PgOptions> = {
   id: "reinforce10",
+  needsReward: true,
   description: "1-0 REINFORCE: advantage = reward, no baseline, one step per batch",
   parseOptions(raw, where) {
     onlyKeys(raw, ["group"], where);

@@ -10,6 +10,7 @@ import type { Trainer } from "./types.ts";
 /** Defaults as grpo, with `filter: "all_fail"`. */
 export const rifRft: Trainer<PgOptions> = {
   id: "rif_rft",
+  needsReward: true,
   description:
     "RIF-RFT: GRPO on instances whose rollouts give a learning signal (all-fail filtered)",
   parseOptions(raw, where) {

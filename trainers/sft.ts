@@ -6,6 +6,7 @@
 import { ValidationError } from "../lib/errors.ts";
 import { batchOrder } from "./batches.ts";
 import { onlyKeys } from "./options.ts";
+import { lrAt } from "./schedule.ts";
 import type { Learner, Trainer, TrainOptions } from "./types.ts";
 
 /** The learner's batch order, or epoch-wise shuffling. */
@@ -26,12 +27,14 @@ export async function sftLoop(
     );
   }
   const next = batchesOf(learner, opts.batch, opts.seed);
-  const session = learner.begin({ lr: opts.lr, seed: opts.seed });
+  const session = learner.begin({ seed: opts.seed });
   const last = Math.max(...opts.checkpoints);
   try {
     for (let step = 1; step <= last; step++) {
-      const r = await session.sft(next(), { labelling, beta });
-      opts.onStep?.({ step, loss: r.loss, kl: r.kl });
+      const lr = lrAt(step, { lr: opts.lr, steps: last, schedule: opts.schedule });
+      const idx = next();
+      const r = await session.sft(idx, { labelling, beta, lr });
+      opts.onStep?.({ step, lr, loss: r.loss, kl: r.kl, seen: idx.length });
       if (opts.checkpoints.includes(step)) await opts.onCheckpoint?.(step);
     }
   } finally {
@@ -51,6 +54,8 @@ export function parseLabelling(raw: Readonly<Record<string, unknown>>, where: st
 /** Plain SFT. Options: `labelling` ("sft1" default, "sft2", "oracle"). */
 export const sft: Trainer<{ labelling: string; beta: number }> = {
   id: "sft",
+  needsReward: false,
+  labelling: (o) => o.labelling,
   description:
     "supervised fine-tuning on a labelling (sft1, sft2, or oracle = π0 renormalised over correct outputs)",
   parseOptions(raw, where) {

@@ -8,6 +8,8 @@ import type { Trainer } from "./types.ts";
 /** SFT plus β·KL(π0‖π). Options: `labelling` (default sft1), `beta` (default 1). */
 export const sftKl: Trainer<{ labelling: string; beta: number }> = {
   id: "sft_kl",
+  needsReward: false,
+  labelling: (o) => o.labelling,
   description: "SFT with a forward-KL penalty β·KL(π0‖π) to the base model",
   parseOptions(raw, where) {
     onlyKeys(raw, ["labelling", "beta"], where);

@@ -1,84 +1,52 @@
-// The one trainer interface: train(learner, options) → log. A trainer sees a policy and its
-// training set only through a Learner: instance indices, rewards, and four optimiser-level
-// operations (SFT step, rollouts, clipped policy-gradient step, dispose). It never knows which
-// task or model is behind them, so the same trainers (and tests/trainer_suite_test.ts) drive the
-// ParityMNIST MLP (trainers/mlp_learner.ts: outputs are class indices) and the Llama-layout LM
-// (runs/lm_learner.ts: outputs are generated strings).
+// The one trainer interface: train(learner, options) → step logs. A trainer sees a policy and its
+// training set only through a Learner (models/learner.ts), so the same trainers drive every
+// trainable model family. A trainer that differs from SFT in its data rather than its loss
+// declares a data plan; the pipeline composes the stage's data from it (runs/stages.ts).
 
-/** One optimiser step's record (a line of train_log.jsonl). */
+export type {
+  BatchOrder,
+  Learner,
+  PgUpdate,
+  Rollouts,
+  Session,
+  Target,
+  TrainInstance,
+} from "../models/learner.ts";
+import type { Learner } from "../models/learner.ts";
+
+/** One optimiser step's record (a `step` line of records.jsonl). */
 export interface StepLog {
   step: number;
+  /** Learning rate of this step (after the schedule). */
+  lr: number;
   loss: number;
-  /** Exact KL(π0‖π) on the batch's inputs before the update (π0: the learner's reference). */
+  /** KL(π0‖π) on the batch's inputs before the update (π0: the learner's reference; NaN without). */
   kl: number;
+  /** Instances in the batch. */
+  seen: number;
+  /** Instances kept after filtering (RL trainers; equals `seen` where nothing is filtered). */
+  kept?: number;
   /** Mean reward of the sampled outputs (RL trainers). */
   reward?: number;
-  /** Instances in the batch and those kept after filtering (RIF-RFT; all kept otherwise). */
-  seen?: number;
-  kept?: number;
 }
 
-/** Rollouts of a batch: `outputs[k]` are the G samples for instance `idx[k]`. */
-export interface Rollouts<Y> {
-  readonly idx: readonly number[];
-  readonly outputs: readonly (readonly Y[])[];
-  /** Exact KL(π0‖π) on the batch's inputs, before any update on them. */
-  readonly kl: number;
-  /** What the learner keeps to score the rollouts again (π_old and π0 log-probabilities). */
-  readonly internal: unknown;
-}
-
-/** A clipped policy-gradient update on rollouts (METRICS.md "Trainers"). */
-export interface PgUpdate {
-  /** One advantage per rollout, row-major (instance × G). */
-  readonly adv: Float32Array;
-  /** 1 for rollouts of kept instances, 0 for filtered ones (same layout). */
-  readonly mask: Float32Array;
-  readonly clip: number;
-  /** Weight of the k3 estimate of KL(π0‖π) in the loss. */
-  readonly beta: number;
-  /** Token-level loss normalisation for sequence outputs (Dr. GRPO: "constant"). */
-  readonly normalization: "sequence-mean" | "constant";
-}
-
-/** An optimiser attached to a learner's policy (created per training run). */
-export interface Session<Y> {
-  /**
-   * One SFT step on instances `idx` with the targets of `labelling` (`beta` > 0 adds
-   * β·KL(π0‖π) on the same inputs). Returns the loss and the pre-update KL.
-   */
-  sft(idx: readonly number[], opts: { labelling: string; beta: number }): Promise<{
-    loss: number;
-    kl: number;
-  }>;
-  /** Samples `group` outputs per instance from the current policy (seeded by the session). */
-  rollout(idx: readonly number[], group: number): Promise<Rollouts<Y>>;
-  /** One clipped-ratio step on earlier rollouts (π_old fixed at their sampling). */
-  pg(rollouts: Rollouts<Y>, update: PgUpdate): Promise<{ loss: number }>;
-  /** Frees the optimiser state (the policy itself stays with its owner). */
-  dispose(): void;
-}
-
-/** A policy and its training set, as every trainer sees them. */
-export interface Learner<Y = unknown> {
-  /** Training instances, indexed 0..n−1. */
-  readonly n: number;
-  /** Reward of output y for instance i, in [0, 1]. */
-  reward(i: number, y: Y): number;
-  /** Whether the learner has SFT targets under a labelling (e.g. sft1, sft2, oracle). */
-  hasLabelling(name: string): boolean;
-  /**
-   * The batch order: `batch` instance indices per call, deterministic in `seed`. Learners over a
-   * mixture of tasks (replay) decide their own composition; otherwise epoch-wise shuffling.
-   */
-  batches?(batch: number, seed: number): () => number[];
-  /** Starts an optimiser on the policy; `seed` seeds sampling and label draws. */
-  begin(opts: { lr: number; seed: number }): Session<Y>;
+/**
+ * A learning-rate schedule over a run's steps: linear warmup over the first `warmup` fraction of
+ * the steps (at least one step when > 0), then constant, or cosine from lr down to `floor`·lr.
+ */
+export interface Schedule {
+  readonly warmup: number;
+  readonly decay: "constant" | "cosine";
+  /** Final fraction of lr for cosine decay (default 0.1). */
+  readonly floor?: number;
 }
 
 /** What every trainer is given besides its own options. */
 export interface TrainOptions<O> {
+  /** Peak learning rate. */
   readonly lr: number;
+  /** The schedule (default: constant lr, no warmup). */
+  readonly schedule?: Schedule;
   /** Step budgets to stop at for evaluation; training runs to the largest. */
   readonly checkpoints: readonly number[];
   readonly batch: number;
@@ -103,8 +71,12 @@ export type DataPlan =
 export interface Trainer<O = unknown> {
   readonly id: string;
   readonly description: string;
+  /** Whether it samples outputs and needs the task's reward (RL trainers). */
+  readonly needsReward: boolean;
   parseOptions(raw: Readonly<Record<string, unknown>>, where: string): O;
   /** The data plan for task sequences (default: the current stage's task). */
   plan?(options: O): DataPlan;
+  /** The SFT labelling it trains on, where it does (checked against the tasks up front). */
+  labelling?(options: O): string | undefined;
   train(learner: Learner, opts: TrainOptions<O>): Promise<void>;
 }

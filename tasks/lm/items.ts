@@ -1,12 +1,14 @@
-// Shared shape of the procedurally generated character-level LM tasks: an item is a prompt and
-// a canonical answer; the model sees `prompt` and writes the answer then "\n". Splits are fixed
-// by hashing the prompt, so train and heldout never share a prompt whatever the seed.
+// Shared item machinery of the procedurally generated character-level LM tasks: an item is a
+// prompt and a canonical answer; the model sees `prompt` and writes the answer then "\n". Which
+// split a prompt belongs to is fixed by hashing the prompt, so train and test never share a
+// prompt whatever the seed. tasks/lm/generated.ts turns a task's draw into a Task.
 
 import { ValidationError } from "../../lib/errors.ts";
 import { hashString, type Rng, rng } from "../../lib/rng.ts";
+import type { Item } from "../task.ts";
 
 /** One prompt/answer pair. Prompts and answers are printable ASCII without "\n". */
-export interface LmItem {
+export interface LmItem extends Item {
   /** `task/split/index`: unique within one generated set. */
   readonly id: string;
   readonly prompt: string;
@@ -14,8 +16,8 @@ export interface LmItem {
   readonly answer: string;
 }
 
-/** The two splits: `train` feeds (pre/post-)training, `heldout` only evaluation. */
-export type Split = "train" | "heldout";
+/** The two prompt sets: `train` feeds (pre/post-)training, `test` only evaluation. */
+export type Split = "train" | "test";
 
 /** What every generator takes. */
 export interface GenerateOptions {
@@ -33,21 +35,37 @@ export const MAX_ANSWER = 24;
 /** Longest answer of `tool_call`, whose JSON envelope alone takes ~30 characters. */
 export const MAX_JSON_ANSWER = 48;
 
-// One prompt in HELDOUT_EVERY goes to heldout: enough for a stable accuracy, most for training.
-const HELDOUT_EVERY = 5;
+// One prompt in TEST_EVERY goes to test: enough for a stable accuracy, most for training.
+const TEST_EVERY = 5;
+
+// The salt of each split's random stream. The test split was called "heldout" before the Task
+// interface; its stream keeps that salt so that a seed still draws the items earlier results
+// were measured on.
+const STREAM_SALT: Readonly<Record<Split, string>> = { train: "train", test: "heldout" };
 
 /**
  * The split a prompt belongs to. A function of the task and the prompt alone (not the seed),
- * so a heldout prompt can never be drawn for training by any seed.
+ * so a test prompt can never be drawn for training by any seed.
  */
 export function splitOf(task: string, prompt: string): Split {
-  return hashString(`${task}\u0000${prompt}`) % HELDOUT_EVERY === 0 ? "heldout" : "train";
+  return hashString(`${task}\u0000${prompt}`) % TEST_EVERY === 0 ? "test" : "train";
+}
+
+/** Throws unless `n` is a count of items. */
+function checkCount(where: string, n: number): void {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new ValidationError(where, `n must be a non-negative integer, got ${n}`);
+  }
 }
 
 /**
  * Draws `opts.n` items with distinct prompts from `draw`, keeping only prompts of `opts.split`.
  * Throws a ValidationError when the task's space cannot supply that many (so a too-large `n`
  * fails loudly instead of looping or silently repeating items).
+ *
+ * @example
+ * const draw = (r: Rng) => ({ prompt: `x${r.int(1000)}=`, answer: "y" });
+ * generateDistinct("t", { seed: 1, n: 2, split: "test", draw }); // ids t/test/0, t/test/1
  */
 export function generateDistinct<I extends LmItem>(
   task: string,
@@ -55,14 +73,12 @@ export function generateDistinct<I extends LmItem>(
 ): I[] {
   const { seed, n, split, draw } = opts;
   const where = `tasks/lm '${task}'`;
-  if (!Number.isInteger(n) || n < 0) {
-    throw new ValidationError(where, `n must be a non-negative integer, got ${n}`);
+  checkCount(where, n);
+  if (split !== "train" && split !== "test") {
+    throw new ValidationError(where, `split must be 'train' or 'test', got '${split}'`);
   }
-  if (split !== "train" && split !== "heldout") {
-    throw new ValidationError(where, `split must be 'train' or 'heldout', got '${split}'`);
-  }
-  // Separate streams per task and split: asking for more heldout items never shifts train.
-  const r = rng(seed, hashString(task), hashString(split));
+  // Separate streams per task and split: asking for more test items never shifts train.
+  const r = rng(seed, hashString(task), hashString(STREAM_SALT[split]));
   const seen = new Set<string>(), items: I[] = [];
   // Rejection sampling; the bound only trips when the space is (nearly) exhausted.
   const maxDraws = 200 * n + 20_000;
@@ -78,6 +94,28 @@ export function generateDistinct<I extends LmItem>(
       where,
       `found only ${items.length} distinct ${split} items of ${n} asked; ask for fewer`,
     );
+  }
+  return items;
+}
+
+/**
+ * `opts.n` items drawn independently from the train prompts (repeats allowed, as in a
+ * pretraining corpus; arith has only ~540 train prompts), ids `task/pretrain/k`; deterministic
+ * in the seed. Test prompts are never drawn.
+ */
+export function sampleCorpus<I extends LmItem>(
+  task: string,
+  opts: { seed: number; n: number; draw: (r: Rng) => Omit<I, "id"> },
+): I[] {
+  checkCount(`tasks/lm '${task}'`, opts.n);
+  // The stream of the old `sampleSkill(task, { split: "train" })`, so corpora stay the same.
+  const r = rng(opts.seed, hashString(`corpus:${task}`), hashString("train"));
+  const items: I[] = [];
+  while (items.length < opts.n) {
+    const x = opts.draw(r);
+    if (splitOf(task, x.prompt) === "train") {
+      items.push({ ...x, id: `${task}/pretrain/${items.length}` } as I);
+    }
   }
   return items;
 }
@@ -104,4 +142,18 @@ export function between(r: Rng, lo: number, hi: number): number {
 /** A uniformly drawn element of a non-empty list. */
 export function pick<T>(r: Rng, xs: readonly T[]): T {
   return xs[r.int(xs.length)];
+}
+
+/** Lower-case letters, the alphabet of several skills. */
+export const LETTERS = "abcdefghijklmnopqrstuvwxyz";
+/** Decimal digits. */
+export const DIGITS = "0123456789";
+/** Letters then digits (copy and reverse strings). */
+export const ALNUM = LETTERS + DIGITS;
+
+/** `len` characters drawn uniformly (with repeats) from `alphabet`. */
+export function randomString(r: Rng, alphabet: string, len: number): string {
+  let s = "";
+  for (let i = 0; i < len; i++) s += alphabet[r.int(alphabet.length)];
+  return s;
 }

@@ -1,4 +1,4 @@
-// Hand-written fact tables behind the `science_mc` task (tasks/lm/downstream.ts): animal classes,
+// Hand-written fact tables behind the `science_mc` task (tasks/lm/science_mc.ts): animal classes,
 // states of matter at room temperature, planet order and SI units. Kept short and unambiguous;
 // names are lower case except planets, and every entry is printable ASCII.
 

@@ -1,0 +1,206 @@
+// The model families a recipe can name (`model: { family, ... }`): how each validates its recipe
+// section, opens a policy (from a folder or hub id, or freshly initialised from a seed) and reads
+// back what Policy.save wrote. Adding a family is one entry here plus its Policy (README "Add a
+// model family"); tests/policy_suite_test.ts then runs the shared policy suite on it.
+
+import { ValidationError } from "../lib/errors.ts";
+import { type Device, startEngine } from "./engine.ts";
+import { parseLlamaConfig } from "./llama_io.ts";
+import { LlamaPolicy, loadLlamaPolicy } from "./llama_policy.ts";
+import { loadMlp, MlpPolicy } from "./mlp_policy.ts";
+import type { Policy, Request } from "./policy.ts";
+import { TOKENIZERS } from "./tokenizer.ts";
+
+/** A recipe's model section, validated: the family id plus its own fields (plain JSON). */
+export interface ModelSpec {
+  readonly family: string;
+  readonly [field: string]: unknown;
+}
+
+/** What opening a policy may need besides its spec. */
+export interface OpenOptions {
+  /** Initialisation seed (families that can start from scratch). */
+  readonly seed: number;
+  /** The jax-js device of trainable in-process families. */
+  readonly device: Device;
+  /** One request the model will answer, to size input layers (the MLP). */
+  readonly probe?: Request;
+  /** Cache root of hub downloads. */
+  readonly cacheDir?: string;
+  readonly offline?: boolean;
+}
+
+/** A model family. */
+export interface Family {
+  readonly id: string;
+  readonly description: string;
+  /** Whether policies of this family can be trained (have learners). */
+  readonly trainable: boolean;
+  /** Validates the recipe's model section; errors name `where` and the field. */
+  parse(raw: Readonly<Record<string, unknown>>, where: string): ModelSpec;
+  /** Opens the policy the spec describes (its `source`, or initialised from `opts.seed`). */
+  open(spec: ModelSpec, opts: OpenOptions): Promise<Policy>;
+  /** Reads a folder written by Policy.save of this family (a cached base). */
+  load(dir: string, spec: ModelSpec, opts: OpenOptions): Promise<Policy>;
+}
+
+type Raw = Readonly<Record<string, unknown>>;
+
+function onlyFields(raw: Raw, known: readonly string[], where: string): void {
+  for (const k of Object.keys(raw)) {
+    if (!known.includes(k)) {
+      throw new ValidationError(`${where}.${k}`, `unknown field (known: ${known.join(", ")})`);
+    }
+  }
+}
+
+function str(raw: Raw, key: string, where: string): string | undefined {
+  const v = raw[key];
+  if (v !== undefined && (typeof v !== "string" || v === "")) {
+    throw new ValidationError(`${where}.${key}`, "must be a non-empty string");
+  }
+  return v as string | undefined;
+}
+
+/** The ParityMNIST MLP: `hidden` layer sizes; inputs and classes come from the tasks' requests. */
+const mlp: Family = {
+  id: "mlp",
+  description: "MLP classifier on jax-js (classify requests; ParityMNIST)",
+  trainable: true,
+  parse(raw, where) {
+    onlyFields(raw, ["family", "hidden", "source"], where);
+    const h = raw.hidden;
+    if (!Array.isArray(h) || h.length === 0 || !h.every((x) => Number.isInteger(x) && x > 0)) {
+      throw new ValidationError(`${where}.hidden`, "must be a non-empty list of positive integers");
+    }
+    const source = str(raw, "source", where);
+    return { family: "mlp", hidden: h, ...(source ? { source } : {}) };
+  },
+  async open(spec, opts) {
+    await startEngine(opts.device);
+    if (typeof spec.source === "string") return await loadMlp(spec.source);
+    const probe = opts.probe;
+    if (probe?.kind !== "classify") {
+      throw new ValidationError(
+        "model",
+        "an MLP needs classify tasks (its inputs size its layers)",
+      );
+    }
+    const config = {
+      inputDim: probe.x.length,
+      hidden: spec.hidden as number[],
+      classes: probe.classes,
+    };
+    return MlpPolicy.init(config, opts.seed);
+  },
+  async load(dir, _spec, opts) {
+    await startEngine(opts.device);
+    return await loadMlp(dir);
+  },
+};
+
+/**
+ * The Llama/Qwen2 layout on jax-js: `config` (Hugging Face config.json fields) to start from
+ * scratch, or `source` (a folder with config.json + model.safetensors); `tokenizer` names one of
+ * models/tokenizer.ts TOKENIZERS.
+ */
+const llama: Family = {
+  id: "llama",
+  description: "Llama/Qwen2-layout language model on jax-js (trainable; choices and generate)",
+  trainable: true,
+  parse(raw, where) {
+    onlyFields(raw, ["family", "config", "source", "tokenizer"], where);
+    const tokenizer = str(raw, "tokenizer", where) ?? "char";
+    if (!TOKENIZERS[tokenizer]) {
+      throw new ValidationError(
+        `${where}.tokenizer`,
+        `unknown tokenizer '${tokenizer}' (known: ${Object.keys(TOKENIZERS).join(", ")})`,
+      );
+    }
+    const source = str(raw, "source", where);
+    if ((raw.config === undefined) === (source === undefined)) {
+      throw new ValidationError(where, "give either config (to start from scratch) or source");
+    }
+    if (source) return { family: "llama", source, tokenizer };
+    const config = parseLlamaConfig(raw.config, `${where}.config`);
+    const tok = TOKENIZERS[tokenizer];
+    if (tok.vocabSize > config.vocab_size) {
+      throw new ValidationError(
+        `${where}.config.vocab_size`,
+        `${config.vocab_size} is below the ${tokenizer} tokenizer's ${tok.vocabSize} ids`,
+      );
+    }
+    return { family: "llama", config, tokenizer };
+  },
+  async open(spec, opts) {
+    await startEngine(opts.device);
+    const tokenizer = TOKENIZERS[spec.tokenizer as string];
+    if (typeof spec.source === "string") return await loadLlamaPolicy(spec.source, { tokenizer });
+    return LlamaPolicy.init(spec.config as never, { seed: opts.seed, tokenizer });
+  },
+  async load(dir, spec, opts) {
+    await startEngine(opts.device);
+    return await loadLlamaPolicy(dir, { tokenizer: TOKENIZERS[spec.tokenizer as string] });
+  },
+};
+
+const ONNX_DEVICES = ["cpu", "cuda", "webgpu"];
+
+/**
+ * ONNX language models through transformers.js (evaluation only): `source` is a model folder or
+ * hub id; `device` an ONNX Runtime execution provider; `dtype` which weights file.
+ */
+const onnx: Family = {
+  id: "onnx",
+  description: "ONNX language model through transformers.js (evaluation only)",
+  trainable: false,
+  parse(raw, where) {
+    onlyFields(raw, ["family", "source", "device", "dtype", "chat", "addBos"], where);
+    const source = str(raw, "source", where);
+    if (!source) throw new ValidationError(`${where}.source`, "an ONNX model needs a source");
+    const device = str(raw, "device", where) ?? "cpu";
+    if (!ONNX_DEVICES.includes(device)) {
+      throw new ValidationError(`${where}.device`, `must be one of ${ONNX_DEVICES.join(", ")}`);
+    }
+    for (const k of ["chat", "addBos"]) {
+      if (raw[k] !== undefined && typeof raw[k] !== "boolean") {
+        throw new ValidationError(`${where}.${k}`, "must be true or false");
+      }
+    }
+    return { family: "onnx", ...raw, source, device, dtype: str(raw, "dtype", where) ?? "fp32" };
+  },
+  async open(spec, opts) {
+    // Imported on demand: ONNX Runtime is a native addon that training runs never load.
+    const { loadOnnxLm } = await import("./onnx_lm.ts");
+    return await loadOnnxLm(spec.source as string, {
+      device: spec.device as "cpu",
+      dtype: spec.dtype as "fp32",
+      chat: spec.chat as boolean | undefined,
+      addBos: spec.addBos as boolean | undefined,
+      offline: opts.offline,
+      cacheDir: opts.cacheDir === undefined ? undefined : `${opts.cacheDir}/models`,
+    });
+  },
+  load(dir, spec, opts) {
+    return this.open({ ...spec, source: dir }, opts);
+  },
+};
+
+/** Every model family, by id. */
+export const FAMILIES: Readonly<Record<string, Family>> = { mlp, llama, onnx };
+
+/** Validates a recipe's model section: the family and its fields. */
+export function parseModel(raw: unknown, where: string): ModelSpec {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ValidationError(where, "must be an object { family, ... }");
+  }
+  const r = raw as Raw;
+  const fam = FAMILIES[String(r.family)];
+  if (!fam) {
+    throw new ValidationError(
+      `${where}.family`,
+      `unknown family ${JSON.stringify(r.family)} (known: ${Object.keys(FAMILIES).join(", ")})`,
+    );
+  }
+  return fam.parse(r, where);
+}

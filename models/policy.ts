@@ -1,0 +1,128 @@
+// The one model interface (docs/metrics.md, README "How a run flows"): every model family, the
+// ParityMNIST MLP, the jax-js Llama and the ONNX language models, answers the same three kinds of
+// request, measures its KL divergence to a reference policy, and (where trainable) hands the
+// trainers a Learner. Tasks build requests and score outputs; families know nothing of tasks.
+// tests/policy_suite_test.ts runs one shared suite over every family.
+
+import type { Learner, LearnerOptions, Target, TrainInstance } from "./learner.ts";
+
+/** An image passed to a vision-language model: encoded bytes (PNG, JPEG, ...). */
+export interface ImageInput {
+  readonly bytes: Uint8Array;
+}
+
+/** Classify an input vector into one of `classes` labels (the MLP family). */
+export interface ClassifyRequest {
+  readonly kind: "classify";
+  readonly x: Float32Array;
+  readonly classes: number;
+}
+
+/**
+ * Multiple choice by log-likelihood: each continuation is scored as Σ log p(continuation tokens |
+ * context), with lm-evaluation-harness's tokenisation rules (models/lm_encoding.ts).
+ */
+export interface ChoicesRequest {
+  readonly kind: "choices";
+  readonly context: string;
+  readonly continuations: readonly string[];
+}
+
+/** Generate after `prompt` until a stop string or `maxTokens` new tokens. */
+export interface GenerateRequest {
+  readonly kind: "generate";
+  readonly prompt: string;
+  /** Stop strings: generation ends at the first one, which is cut from the output. */
+  readonly until: readonly string[];
+  readonly maxTokens: number;
+  /** Images for a vision-language model, in the order the prompt refers to them. */
+  readonly images?: readonly ImageInput[];
+}
+
+/** What a task asks a model for one item. */
+export type Request = ClassifyRequest | ChoicesRequest | GenerateRequest;
+
+/** The three request kinds. */
+export type RequestKind = Request["kind"];
+
+/** The greedy (argmax) label of a classify request. */
+export interface ClassifyOutput {
+  readonly kind: "classify";
+  readonly label: number;
+}
+
+/** Σ log p(continuation | context) per choice, natural log. */
+export interface ChoicesOutput {
+  readonly kind: "choices";
+  readonly logliks: readonly number[];
+}
+
+/** One or more generations (several for pass@k), stop string cut off. */
+export interface GenerateOutput {
+  readonly kind: "generate";
+  readonly outputs: readonly string[];
+}
+
+/** What a model answered for one request: the same shape from `bench`, `eval` and `score`. */
+export type Output = ClassifyOutput | ChoicesOutput | GenerateOutput;
+
+/** How a batch of requests is run. */
+export interface RunOptions {
+  /** Requests per forward pass (family default where absent). */
+  readonly batchSize?: number;
+  /** Generations per generate request (pass@k needs n ≥ k); default 1. */
+  readonly samples?: number;
+  /** Sampling temperature for generation; 0 (default) is greedy. */
+  readonly temperature?: number;
+  readonly topP?: number;
+  /** Seed of sampled generations (default 0). */
+  readonly seed?: number;
+  /** Called after each batch with (done, total) requests. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** How KL is estimated where it cannot be exact. */
+export interface KlOptions {
+  /** Seed of the reference's samples (sequence outputs); default 0. */
+  readonly seed?: number;
+  /** Samples y ∼ reference per generate request (default 1). */
+  readonly samples?: number;
+  readonly batchSize?: number;
+}
+
+/**
+ * KL divergences between a reference policy π_ref and this policy π, averaged over requests:
+ * `forward` = KL(π_ref‖π), `reverse` = KL(π‖π_ref) where the family computes it (null
+ * otherwise). Exact over a finite output space (classify); for sequences, Monte Carlo samples
+ * y ∼ π_ref with the exact per-token KL summed over the vocabulary (docs/metrics.md "KL").
+ */
+export interface KlResult {
+  readonly forward: number;
+  readonly reverse: number | null;
+}
+
+/** A model of any family, as tasks, trainers and the pipeline see it. */
+export interface Policy {
+  /** The family's id (models/families.ts): `mlp`, `llama`, `onnx`. */
+  readonly family: string;
+  /** Where it came from (folder, hub id or "initialised from seed N"), for manifests. */
+  readonly id: string;
+  /** The request kinds this policy answers. */
+  readonly kinds: readonly RequestKind[];
+  /** Whether generate requests may carry images. */
+  readonly vision?: boolean;
+  /** Answers requests in order (batched inside). */
+  run(requests: readonly Request[], opts?: RunOptions): Promise<Output[]>;
+  /** KL between `reference` and this policy on `requests` (see KlResult); same family only. */
+  kl?(reference: Policy, requests: readonly Request[], opts?: KlOptions): Promise<KlResult>;
+  /** A trainer's view of this policy learning `instances`; sessions update the policy in place. */
+  learner?(instances: readonly TrainInstance[], opts: LearnerOptions): Learner<Target>;
+  /** An independent copy (training one never changes the other). */
+  clone?(): Policy;
+  /** Tokens `text` encodes to, for benchmarks whose prompts must fit the context window. */
+  countTokens?(text: string): number;
+  /** Writes the policy in its family's folder layout (`family.open` reads it back). */
+  save?(dir: string): Promise<void>;
+  /** Frees weights and native sessions. */
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,113 @@
+// The base model π0 of a recipe, for every family the same way: with a `pretrain` section, SFT
+// (trainers/sft.ts) on the pretraining tasks' `pretrain` splits through the family's learner,
+// cached by content hash as `<cache>/bases/<hash>/` in the family's own folder layout (meta.json
+// written last marks it complete); without one, the model as the recipe names it (a checkpoint
+// folder, a hub id, or initialised from seed 0).
+
+import { writeTextAtomic } from "../lib/atomic.ts";
+import { UsageError } from "../lib/errors.ts";
+import { hashOf } from "../lib/hash.ts";
+import type { Family, ModelSpec, OpenOptions } from "../models/families.ts";
+import type { Policy, Request } from "../models/policy.ts";
+import { sft } from "../trainers/sft.ts";
+import type { StepLog } from "../trainers/types.ts";
+import type { Plan } from "./resolve.ts";
+
+/** Bump when anything below changes the pretrained weights of the same recipe. */
+export const BASE_CODE_VERSION = "base/3";
+
+/** π0 and where it came from. */
+export interface Base {
+  readonly policy: Policy;
+  /** The cache key's hash (null without pretraining). */
+  readonly hash: string | null;
+  readonly dir: string | null;
+  /** Whether the pretrained weights came from the cache. */
+  readonly cached: boolean;
+}
+
+/** What identifies a pretrained base; its hash names the cache folder. */
+export function baseKey(plan: Plan, opts: { device: string; engine: string }) {
+  const p = plan.recipe.pretrain!;
+  return {
+    code: BASE_CODE_VERSION,
+    model: plan.model,
+    pretrain: p,
+    data: {
+      seed: plan.recipe.data.seed,
+      tasks: p.tasks.map((t) => ({
+        task: t.task,
+        sizes: plan.recipe.data.sizes[t.task] ?? null,
+        files: plan.files.filter((f) => f.task === t.task).map((f) => f.sha256),
+      })),
+    },
+    engine: opts.engine,
+    device: opts.device,
+  };
+}
+
+/** Opens or pretrains π0. `probe` sizes the input layers of a fresh model. */
+export async function basePolicy(
+  plan: Plan,
+  opts: OpenOptions & {
+    cacheDir: string;
+    engine: string;
+    probe?: Request;
+    onStep?: (log: StepLog, total: number) => void;
+  },
+): Promise<Base> {
+  const { family, model } = plan;
+  const p = plan.recipe.pretrain;
+  if (!p) {
+    return {
+      policy: await family.open(model, { ...opts, seed: 0 }),
+      hash: null,
+      dir: null,
+      cached: false,
+    };
+  }
+  const hash = await hashOf(baseKey(plan, opts));
+  const dir = `${opts.cacheDir}/bases/${hash}`;
+  const cached = await readCache(family, model, { dir, opts });
+  if (cached) return { policy: cached, hash, dir, cached: true };
+  const policy = await family.open(model, { ...opts, seed: p.seed });
+  const learner = policy.learner!(plan.pretrain, {});
+  await sft.train(learner, {
+    lr: p.lr,
+    schedule: p.schedule ?? undefined,
+    checkpoints: [p.steps],
+    batch: p.batch,
+    seed: p.seed,
+    options: { labelling: "pretrain", beta: 0 },
+    onStep: (log) => opts.onStep?.(log, p.steps),
+  });
+  await policy.save!(dir);
+  await writeTextAtomic(
+    `${dir}/meta.json`,
+    JSON.stringify({ key: baseKey(plan, opts), family: family.id }, null, 2) + "\n",
+  );
+  return { policy, hash, dir, cached: false };
+}
+
+/** A complete cache folder's policy, undefined when absent; a damaged one is a one-line error. */
+async function readCache(
+  family: Family,
+  model: ModelSpec,
+  at: { dir: string; opts: OpenOptions },
+): Promise<Policy | undefined> {
+  try {
+    await Deno.stat(`${at.dir}/meta.json`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined; // absent, or never finished
+    throw e;
+  }
+  try {
+    return await family.load(at.dir, model, at.opts);
+  } catch (e) {
+    throw new UsageError(
+      `${
+        (e as Error).message.split("\n")[0]
+      }; cached base model ${at.dir} is unreadable, delete it to pretrain again`,
+    );
+  }
+}

@@ -1,0 +1,393 @@
+// The one pipeline, for every recipe (README "How a run flows"):
+//
+//   resolve (validate everything, load and hash every input) → base π0 (pretrained and cached by
+//   content hash where the recipe pretrains) → evaluate π0 → for each variant × lr × seed × order,
+//   for each stage: train → at each checkpoint evaluate the stage tasks, the panel and the KLs →
+//   append records (flushed after every run) → score → write.
+//
+// The stages of a run come from the trainer's data plan (runs/stages.ts); models, tasks and
+// trainers are reached only through their interfaces, so nothing here branches on a plan kind, a
+// model family or a recipe. Every CSV is a function of records.jsonl (runs/report.ts).
+
+import { join } from "node:path";
+import { writeTextAtomic } from "../lib/atomic.ts";
+import { sha256Hex } from "../lib/hash.ts";
+import { hashString } from "../lib/rng.ts";
+import type { ScoredItem } from "../evals/results.ts";
+import type { Device } from "../models/engine.ts";
+import type { Policy, Request } from "../models/policy.ts";
+import type { DataOptions } from "../tasks/task.ts";
+import { type Base, basePolicy } from "./base.ts";
+import { type EvalSet, evalSet, evaluate, meanMetric } from "./evaluate.ts";
+import { buildManifest, FORGETBENCH_VERSION } from "./manifest.ts";
+import { type Progress, progress } from "./progress.ts";
+import { BASE_RUN, RecordWriter, type RunFields } from "./records.ts";
+import { CSV_FILES, type Report, writeReport } from "./report.ts";
+import { type Plan, resolvePlan, type RunKey } from "./resolve.ts";
+import type { LoadedRecipe } from "./recipes/mod.ts";
+import { planStages, type Stage } from "./stages.ts";
+
+/** The training engine every in-process family runs on (recorded in the manifest). */
+export const ENGINE = "@jax-js/jax@0.1.25";
+
+/** Where and how to run a recipe. */
+export interface BenchOptions {
+  readonly out: string;
+  /** Cache root: pretrained bases under it, hub downloads under datasets/ and models/. */
+  readonly cacheDir: string;
+  readonly device: Device;
+  readonly quiet: boolean;
+  readonly data?: DataOptions;
+}
+
+/** What a finished recipe returns besides its files. */
+export interface BenchResult extends Report {
+  readonly out: string;
+  readonly base: {
+    readonly cached: boolean;
+    readonly pretrained: boolean;
+    readonly dir: string | null;
+    /** π0's accuracies, as one line. */
+    readonly scores: string;
+  };
+  readonly seconds: number;
+  readonly paths: readonly string[];
+}
+
+/** The evaluation sets of a recipe: stage and panel tasks, and the KL requests per stage task. */
+interface Measures {
+  readonly sets: readonly { set: EvalSet; role: "stage" | "panel"; metric: string }[];
+  readonly klRequests: ReadonlyMap<string, readonly Request[]>;
+}
+
+/** Everything a run needs. */
+interface Ctx {
+  readonly plan: Plan;
+  readonly base: Base;
+  readonly measures: Measures;
+  readonly rec: RecordWriter;
+  readonly prog: Progress;
+}
+
+/** Runs a validated recipe end to end and writes its result folder. */
+export async function runRecipe(loaded: LoadedRecipe, opts: BenchOptions): Promise<BenchResult> {
+  const started = new Date(), t0 = performance.now();
+  // Resolve: everything a user can get wrong fails here, before any output is touched.
+  const plan = await resolvePlan(loaded.recipe, { file: loaded.file, data: opts.data });
+  const totalSteps = plan.runs.reduce((a, r) => {
+    const v = r.planned.variant;
+    return a + v.steps * plan.orders[r.order].length;
+  }, 0);
+  const prog = progress({ quiet: opts.quiet, totalRuns: plan.runs.length, totalSteps });
+  const probe = [...plan.stageTasks, ...plan.panelTasks][0];
+  const probeRequest = probe.task.request(probe.loaded.splits.test[0], { shots: [] });
+  const p = plan.recipe.pretrain;
+  const base = await basePolicy(plan, {
+    ...opts,
+    seed: 0,
+    engine: ENGINE,
+    offline: opts.data?.offline,
+    probe: probeRequest,
+    onStep: (log, total) => {
+      if (log.step === 1) {
+        prog.phase(`base model: pretraining ${total} steps (cached by content hash)`);
+      }
+      if (log.step % 100 === 0 || log.step === total) {
+        prog.phase(`base model: step ${log.step}/${total} loss ${log.loss.toFixed(3)}`);
+      }
+    },
+  });
+  prog.phase(
+    `forgetbench: recipe '${plan.recipe.id}' (${plan.runs.length} runs) on ${opts.device}; ` +
+      (p
+        ? `base model ${base.cached ? "from the cache" : "pretrained and cached"}: ${base.dir}`
+        : `model ${base.policy.id}`),
+  );
+  const measures = measuresOf(plan, base.policy);
+  try {
+    await clearOutputs(opts.out);
+    const rec = await RecordWriter.create(opts.out, {
+      type: "recipe",
+      forgetbench: FORGETBENCH_VERSION,
+      recipe: plan.recipe,
+      orders: plan.orders,
+      inputs: {
+        tasks: Object.fromEntries(
+          [...plan.stageTasks, ...plan.panelTasks].map((t) => [t.task.id, t.task.version]),
+        ),
+        data: plan.files.map((f) => ({ task: f.task, split: f.split, sha256: f.sha256 })),
+      },
+    });
+    const ctx: Ctx = { plan, base, measures, rec, prog };
+    const scores = await evaluateAt(ctx, base.policy, { run: BASE_RUN, stage: 0, step: 0 });
+    prog.phase(`base model π0: ${scores}`);
+    await rec.flush();
+    for (const [i, run] of plan.runs.entries()) {
+      prog.run(i + 1, `${run.variant} lr=${run.lr} seed=${run.seed} order=${run.order}`);
+      await runOne(ctx, run);
+      await rec.flush();
+    }
+    prog.done();
+    // Score and write: every CSV from the records, then the manifest with every output's hash.
+    const report = await writeReport(opts.out);
+    const outputs: Record<string, string> = {};
+    for (const path of report.paths) {
+      outputs[path.slice(opts.out.length + 1)] = await sha256Hex(await Deno.readFile(path));
+    }
+    const manifest = await buildManifest({
+      command: "bench",
+      what: { recipe: plan.recipe, recipe_file: loaded.file },
+      options: { device: opts.device, engine: ENGINE },
+      dataFiles: plan.files,
+      base: { hash: base.hash, dir: base.dir, cached: base.cached, id: base.policy.id },
+      outputs,
+      started,
+    });
+    await writeTextAtomic(
+      join(opts.out, "manifest.json"),
+      JSON.stringify(manifest, null, 2) + "\n",
+    );
+    return {
+      ...report,
+      out: opts.out,
+      base: { cached: base.cached, pretrained: p !== null, dir: base.dir, scores },
+      seconds: (performance.now() - t0) / 1000,
+      paths: [...report.paths, join(opts.out, "manifest.json")],
+    };
+  } finally {
+    await base.policy.dispose();
+  }
+}
+
+/** The requests every checkpoint evaluates, built once (π0's tokenizer counts prompt tokens). */
+function measuresOf(plan: Plan, policy: Policy): Measures {
+  const countTokens = policy.countTokens?.bind(policy);
+  const sets = [
+    ...plan.stageTasks.map((t) => ({ t, role: "stage" as const })),
+    ...plan.panelTasks.map((t) => ({ t, role: "panel" as const })),
+  ].map(({ t, role }) => ({
+    set: evalSet(t.task, t.loaded, { items: t.use.items, countTokens }),
+    role,
+    metric: t.metric,
+  }));
+  const kl = plan.recipe.kl.items;
+  const klRequests = new Map(
+    sets.filter((s) => s.role === "stage").map((s) => [
+      s.set.task.id,
+      kl === null ? s.set.requests : s.set.requests.slice(0, kl),
+    ]),
+  );
+  return { sets, klRequests };
+}
+
+/** One run: its stages from the data plan, each trained, evaluated at every checkpoint. */
+async function runOne(ctx: Ctx, run: RunKey & Plan["runs"][number]): Promise<void> {
+  const { plan, rec } = ctx, { planned } = run, v = planned.variant;
+  const fields: RunFields = {
+    variant: run.variant,
+    trainer: run.trainer,
+    lr: run.lr,
+    seed: run.seed,
+    order: run.order,
+  };
+  const order = plan.orders[run.order];
+  const stages = planStages(order, planned.plan, {
+    train: plan.train,
+    steps: v.steps,
+    checkpoints: v.checkpoints,
+  });
+  const policy = ctx.base.policy.clone!();
+  try {
+    for (const st of stages) {
+      // The stage's start: π_ref of the β penalties and step logs, and of kl_prev.
+      const start = policy.clone!();
+      const learner = policy.learner!(st.instances, { reference: start, batches: st.batches });
+      let evalSeconds = 0;
+      const t0 = performance.now();
+      await planned.trainer.train(learner, {
+        lr: run.lr,
+        schedule: v.schedule ?? undefined,
+        batch: v.batch,
+        // Stage 1 trains from the run's seed itself; later stages from seeds derived from it.
+        seed: (run.seed + 0x9e3779b1 * (st.stage - 1)) >>> 0,
+        checkpoints: st.checkpoints,
+        options: planned.options,
+        onStep(log) {
+          rec.add({
+            type: "step",
+            ...fields,
+            stage: st.stage,
+            step: log.step,
+            lr_now: log.lr,
+            loss: log.loss,
+            kl: log.kl,
+            seen: log.seen,
+            kept: log.kept ?? log.seen,
+            reward: log.reward ?? NaN,
+          });
+          ctx.prog.step(log.step, st.steps);
+        },
+        async onCheckpoint(step) {
+          const e0 = performance.now();
+          const scores = await evaluateAt(ctx, policy, { run: fields, stage: st.stage, step });
+          const kl = await stageKl(ctx, { policy, start, stage: st, run, fields, step });
+          evalSeconds += (performance.now() - e0) / 1000;
+          if (step === st.steps) {
+            ctx.prog.note(`stage ${st.stage} (${st.tasks.join("+")}): ${scores} KL(π0‖π) ${kl}`);
+          }
+        },
+      });
+      const train = (performance.now() - t0) / 1000 - evalSeconds;
+      for (const [phase, seconds] of [["train", train], ["evaluate", evalSeconds]] as const) {
+        rec.add({ type: "timing", ...fields, phase, stage: st.stage, seconds });
+      }
+      await start.dispose();
+    }
+    rec.add({
+      type: "run",
+      ...fields,
+      tasks: order.join(">"),
+      joint: planned.plan.kind === "joint",
+    });
+  } finally {
+    await policy.dispose();
+  }
+}
+
+/**
+ * Evaluates every stage and panel task at a checkpoint: records one eval line per task and one
+ * samples.jsonl line per item; returns the accuracies as a short text for progress.
+ */
+async function evaluateAt(
+  ctx: Ctx,
+  policy: Policy,
+  at: { run: RunFields; stage: number; step: number },
+): Promise<string> {
+  const parts: string[] = [];
+  const panel: number[] = [];
+  for (const { set, role, metric } of ctx.measures.sets) {
+    const items = await evaluate(policy, set, {
+      run: { batchSize: ctx.plan.recipe.evalBatch ?? undefined },
+    });
+    const accuracy = meanMetric(items, metric);
+    const metrics = Object.fromEntries(
+      set.task.metrics.map((m: string) => [m, meanMetric(items, m)]),
+    );
+    ctx.rec.add({
+      type: "eval",
+      ...at.run,
+      stage: at.stage,
+      step: at.step,
+      task: set.task.id,
+      role,
+      accuracy,
+      n: items.length,
+      metrics,
+    });
+    if (at.stage === 0) ctx.rec.sample({ task: set.task.id, ids: set.items.map((i) => i.id) });
+    ctx.rec.sample(sampleLine(at, set.task.id, items));
+    if (role === "stage") parts.push(`${set.task.id} ${accuracy.toFixed(2)}`);
+    else panel.push(accuracy);
+  }
+  if (panel.length > 0) {
+    parts.push(`panel ${(panel.reduce((a, b) => a + b, 0) / panel.length).toFixed(3)}`);
+  }
+  return parts.join(" ");
+}
+
+/**
+ * A bench samples.jsonl line: one task at one checkpoint, its items' outputs and scores aligned
+ * with the task's `ids` line (written once, before its first checkpoint): columns rather than a
+ * line per item, ten times smaller for the ParityMNIST grid's 650,000 item outputs.
+ */
+function sampleLine(
+  at: { run: RunFields; stage: number; step: number },
+  task: string,
+  items: readonly ScoredItem[],
+): Record<string, unknown> {
+  const output = (o: ScoredItem["output"]) =>
+    o.kind === "classify"
+      ? o.label
+      : o.kind === "choices"
+      ? o.logliks
+      : o.outputs.length === 1
+      ? o.outputs[0]
+      : o.outputs;
+  const names = Object.keys(items[0]?.score.metrics ?? {});
+  const extracted = items.some((it) => it.score.extracted !== undefined);
+  return {
+    ...at.run,
+    stage: at.stage,
+    step: at.step,
+    task,
+    outputs: items.map((it) => output(it.output)),
+    ...(extracted ? { extracted: items.map((it) => it.score.extracted ?? null) } : {}),
+    scores: Object.fromEntries(names.map((m) => [m, items.map((it) => it.score.metrics[m])])),
+  };
+}
+
+/**
+ * KL(π0‖π), KL(π‖π0) and KL(stage start‖π) on the stage's new tasks' test requests, averaged over
+ * the tasks; recorded as one kl line. Sequence KLs sample the reference with seeds fixed by the
+ * task (π0) or by the run and stage (the stage's start), so every run meets the same π0 samples.
+ */
+async function stageKl(
+  ctx: Ctx,
+  a: {
+    policy: Policy;
+    start: Policy;
+    stage: Stage;
+    run: RunKey;
+    fields: RunFields;
+    step: number;
+  },
+): Promise<string> {
+  const { recipe } = ctx.plan;
+  let fwd = 0, rev = 0, prev = 0, n = 0;
+  const first = a.stage.stage === 1 || a.stage.tasks.length > 1;
+  for (const task of a.stage.tasks) {
+    const reqs = ctx.measures.klRequests.get(task)!;
+    const samples = recipe.kl.samples;
+    const k0 = await a.policy.kl!(ctx.base.policy, reqs, {
+      seed: hashString(`kl:${task}`),
+      samples,
+    });
+    // At the first stage the stage's start is π0 itself.
+    const kp = first ? k0 : await a.policy.kl!(a.start, reqs, {
+      seed: hashString(`klprev:${task}:${a.run.seed}:${a.stage.stage}`),
+      samples,
+    });
+    fwd += k0.forward;
+    rev += k0.reverse ?? NaN;
+    prev += kp.forward;
+    n += reqs.length;
+  }
+  const t = a.stage.tasks.length;
+  ctx.rec.add({
+    type: "kl",
+    ...a.fields,
+    stage: a.stage.stage,
+    step: a.step,
+    tasks: a.stage.tasks.join("+"),
+    kl_forward: fwd / t,
+    kl_reverse: rev / t,
+    kl_prev: prev / t,
+    n,
+  });
+  return (fwd / t).toFixed(3);
+}
+
+/** Removes a folder's previous results, so that old CSVs never sit beside new records. */
+async function clearOutputs(dir: string): Promise<void> {
+  const names = [
+    ...CSV_FILES,
+    "records.jsonl",
+    "samples.jsonl",
+    "manifest.json",
+    "report.html",
+    // Files of earlier forgetbench versions' schemas.
+    "train_log.jsonl",
+    "kl_points.csv",
+  ];
+  for (const n of names) await Deno.remove(join(dir, n)).catch(() => {});
+}
