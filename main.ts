@@ -154,6 +154,16 @@ function pct(v: number | undefined): string {
 
 /** The closing table: each variant at its best configuration, and at matched accuracy. */
 function printSummary(res: BenchResult, recipe: ResolvedRecipe): void {
+  if (res.leaderboard.length === 0) {
+    // An evaluation recipe (no stages): π0's scores are the result.
+    console.log(
+      `\nmodel (${
+        res.base.cached ? "from the cache" : res.base.pretrained ? "pretrained" : "as given"
+      }): ${res.base.scores}`,
+    );
+    console.log(`wrote ${res.out}/ (${res.paths.length} files)`);
+    return;
+  }
   const get = (variant: string, selection: string, metric: string) =>
     res.summary.find((s) =>
       s.variant === variant && s.order === 0 && s.selection === selection && s.metric === metric

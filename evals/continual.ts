@@ -1,8 +1,8 @@
 // Continual-learning metrics as pure functions of the accuracy matrix
-// R[stage][task] (METRICS.md, "Continual metrics"). Nothing here knows about
+// R[stage][task] (docs/metrics.md, "Continual metrics"). Nothing here knows about
 // models or trainers: callers fill R, these functions only do arithmetic.
 //
-// Indexing. METRICS.md numbers tasks 1..T; arrays here number them 0..T−1.
+// Indexing. docs/metrics.md numbers tasks 1..T; arrays here number them 0..T−1.
 // Rows are stages and need no translation: R[0] is the base model and R[i]
 // (i = 1..T) is the model after training task i. Columns shift by one: task j
 // of the formulas is column j − 1. So the formula's R[j][j] ("task j just after

@@ -1,6 +1,6 @@
 // Tests for evals/continual.ts on hand-worked accuracy matrices, after
 // Avalanche's functional-metrics tests: each expected value is the formula of
-// METRICS.md evaluated by hand in the comment above it. Formulas index tasks
+// docs/metrics.md evaluated by hand in the comment above it. Formulas index tasks
 // 1..T; in the comments R[i][j] uses the formula's 1-based task j, so task j
 // is code column j − 1. forgettingSoFar (the per-stage F of stages.csv) is
 // checked against F itself at the last stage and by hand at earlier ones.

@@ -1,4 +1,4 @@
-// Least-squares polynomial fits for the forgetting law of METRICS.md
+// Least-squares polynomial fits for the forgetting law of docs/metrics.md
 // ("forgetting ≈ a·KL + b·KL² (+ c)", fitted across all runs of a recipe and
 // reported with R² and n). Solved by Householder QR on unit-norm columns, so
 // the fit stays accurate where the normal equations would square the
@@ -7,7 +7,7 @@
 /**
  * Least-squares fit of y ≈ Σ_k c_k·x^k for k = 0..degree (k = 1..degree when
  * `intercept` is false, which fixes c_0 = 0 and fits through the origin),
- * minimising SS_res = Σ_i (y_i − ŷ_i)². The forgetting law of METRICS.md is
+ * minimising SS_res = Σ_i (y_i − ŷ_i)². The forgetting law of docs/metrics.md is
  * `fitPolynomial(kl, forgetting, { degree: 2, intercept: false })`
  * (forgetting = a·KL + b·KL²), or `intercept: true` for the "+ c" variant.
  *

@@ -1,5 +1,5 @@
 // Exact KL divergence between categorical distributions given as
-// log-probabilities, for the "RL's Razor" measurement of METRICS.md: the mean
+// log-probabilities, for the "RL's Razor" measurement of docs/metrics.md: the mean
 // over the new task's held-out inputs of KL(π0‖π)(x) between the base model π0
 // and the fine-tuned model π, summed over all classes (no sampling).
 
@@ -37,7 +37,7 @@ export function klCategorical(logP: ArrayLike<number>, logQ: ArrayLike<number>):
  * `classes` log-probabilities at offsets [i·classes, (i+1)·classes) (row-major,
  * as a flattened [N, classes] tensor). NaN when there are no rows.
  *
- * METRICS.md's forward KL to the base model, the mean over inputs x of
+ * docs/metrics.md's forward KL to the base model, the mean over inputs x of
  * KL(π0‖π)(x), is `meanKL(logπ0, logπ, { classes })`; the reverse KL(π‖π0) is
  * `meanKL(logπ, logπ0, { classes })`. Each row follows {@link klCategorical}.
  *

@@ -79,13 +79,12 @@ export interface LeaderboardRow {
   instances_used: number;
 }
 
+/** The columns naming a run, first in every per-run table. */
+export const RUN_COLUMNS = ["variant", "trainer", "lr", "seed", "order"] as const;
+
 /** leaderboard.csv's columns, in order. */
 export const LEADERBOARD_COLUMNS = [
-  "variant",
-  "trainer",
-  "lr",
-  "seed",
-  "order",
+  ...RUN_COLUMNS,
   "tasks",
   "steps",
   "new_task_acc",
@@ -167,11 +166,7 @@ export interface StageRow {
 
 /** stages.csv's columns, in order. */
 export const STAGE_COLUMNS = [
-  "variant",
-  "trainer",
-  "lr",
-  "seed",
-  "order",
+  ...RUN_COLUMNS,
   "stage",
   "step",
   "tasks",

@@ -1,6 +1,6 @@
 // MMLU-Pro 5-shot chain-of-thought prompting and answer extraction, reproducing TIGER-Lab's
 // evaluate_from_local.py exactly: the prompt byte for byte, and the regex cascade with Python `re`
-// semantics rebuilt in JS regexes (see METRICS.md "Benchmark scoring").
+// semantics rebuilt in JS regexes (see docs/metrics.md "Benchmark scoring").
 
 /**
  * The official instruction (cot_prompt_lib/initial_prompt.txt, verbatim, with its three trailing
@@ -203,7 +203,7 @@ const LAST_LETTER = /^[\s\S]*(?<![\p{L}\p{N}_])([A-J])(?![\p{L}\p{N}_])/u;
  * 2. else `.*[aA]nswer:\s*([A-J])`: in the first line that has one, the last "answer:"/"Answer:"
  *    followed by optional whitespace (newlines included) and a letter;
  * 3. else the last standalone letter A–J (`\b[A-J]\b(?!.*\b[A-J]\b)`, DOTALL; Unicode `\b`);
- * 4. else null, which the official scoring counts as a random guess (METRICS.md: no match = wrong).
+ * 4. else null, which the official scoring counts as a random guess (docs/metrics.md: no match = wrong).
  *
  * @example
  * ```ts

@@ -1,4 +1,4 @@
-// Log-likelihood multiple-choice scoring as lm-evaluation-harness computes it (METRICS.md,
+// Log-likelihood multiple-choice scoring as lm-evaluation-harness computes it (docs/metrics.md,
 // "Benchmark scoring"): acc, acc_norm, TruthfulQA MC1/MC2 and the stderr of a mean metric.
 // Pure functions over per-choice log-likelihoods; the model call lives elsewhere.
 
@@ -68,7 +68,7 @@ function checkGold(gold: number, n: number, what: string): void {
 
 /**
  * lm-eval `acc` for `output_type: multiple_choice`: 1 if argmax_i lls[i] is the gold index,
- * else 0 (`process_results` in lm_eval/api/task.py; METRICS.md "Benchmark scoring"). lls[i] is
+ * else 0 (`process_results` in lm_eval/api/task.py; docs/metrics.md "Benchmark scoring"). lls[i] is
  * Σ log p(continuation tokens of choice i | context). Ties go to the lowest index (np.argmax).
  *
  * Throws RangeError when `lls` is empty or `gold` is not an index into it.
@@ -93,7 +93,7 @@ function codePointLength(s: string): number {
 
 /**
  * lm-eval `acc_norm`: 1 if argmax_i lls[i] / len(choices[i]) is the gold index, else 0
- * (`process_results` in lm_eval/api/task.py; METRICS.md "Benchmark scoring").
+ * (`process_results` in lm_eval/api/task.py; docs/metrics.md "Benchmark scoring").
  *
  * The length is lm-eval's `len(choice)` on the `doc_to_choice` string, i.e. WITHOUT the
  * leading target delimiter that the scored continuation carries, counted in code points as
@@ -130,7 +130,7 @@ function checkLabels(lls: readonly number[], labels: readonly number[], what: st
 }
 
 /**
- * TruthfulQA MC1: 1 if the top-scored choice is labelled 1, else 0 (METRICS.md "Benchmark
+ * TruthfulQA MC1: 1 if the top-scored choice is labelled 1, else 0 (docs/metrics.md "Benchmark
  * scoring"). lm-eval's truthfulqa_mc1.yaml hard-codes `doc_to_target: 0` because the dataset
  * lists the single true answer first; scoring by label gives the same result on that data and
  * does not depend on the order. Ties go to the lowest index (np.argmax).
@@ -152,7 +152,7 @@ export function truthfulqaMc1(lls: readonly number[], labels: readonly number[])
 
 /**
  * TruthfulQA MC2: the normalised probability mass on the true answers,
- * Σ_{label=1} exp(ll) / Σ_all exp(ll) = p_true / (p_true + p_false) (METRICS.md "Benchmark
+ * Σ_{label=1} exp(ll) / Σ_all exp(ll) = p_true / (p_true + p_false) (docs/metrics.md "Benchmark
  * scoring"; lm-eval's truthfulqa `process_results_mc2`, which since PR #2768 selects
  * `labels == 1` rather than splitting at the first 0, so label order does not matter).
  *

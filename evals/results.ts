@@ -29,7 +29,7 @@ export interface ScoredItem {
 
 /**
  * Mean of each metric over items with lm-evaluation-harness's `mean_stderr`
- * (sample standard deviation / √n; METRICS.md "Uncertainty": over items). n = 1 gives no stderr.
+ * (sample standard deviation / √n; docs/metrics.md "Uncertainty": over items). n = 1 gives no stderr.
  */
 export function aggregate(
   task: string,

@@ -1,6 +1,6 @@
 // Summary statistics and confidence intervals for forgetbench reports: the
 // mean ± t-interval across seeds and the Wilson interval for a proportion over
-// items (METRICS.md, "Uncertainty"). Pure float64 code with no dependencies, so
+// items (docs/metrics.md, "Uncertainty"). Pure float64 code with no dependencies, so
 // the critical values are computed here rather than taken from a table.
 
 /**
@@ -96,7 +96,7 @@ export function tCritical(df: number, opts: { level?: number } = {}): number {
 
 /**
  * Mean with a two-sided Student-t confidence interval, the across-seeds
- * summary of METRICS.md: mean ± t_{n−1}·s/√n, with s = `sampleStd(xs)` and
+ * summary of docs/metrics.md: mean ± t_{n−1}·s/√n, with s = `sampleStd(xs)` and
  * t_{n−1} = `tCritical(n − 1, { level })` (level default 0.95).
  *
  * With n < 2 there is no spread to estimate: `lo` and `hi` are NaN (and `mean`
@@ -123,7 +123,7 @@ export function meanCI(
 }
 
 /**
- * Wilson score interval for a proportion p̂ = successes/n (METRICS.md, "over
+ * Wilson score interval for a proportion p̂ = successes/n (docs/metrics.md, "over
  * items"), with z = Φ⁻¹(1 − (1 − level)/2) (level default 0.95):
  * centre = (p̂ + z²/(2n)) / (1 + z²/n),
  * half = z/(1 + z²/n) · sqrt( p̂(1 − p̂)/n + z²/(4n²) ),

@@ -44,7 +44,7 @@ export const SUMMARY_COLUMNS = [
 type Metric = keyof LeaderboardRow & string;
 
 /** Metrics summarised at the best configuration. */
-export const BEST_METRICS: readonly Metric[] = [
+const BEST_METRICS: readonly Metric[] = [
   "new_task_acc",
   "avg_accuracy",
   "task_forgetting",
@@ -57,7 +57,7 @@ export const BEST_METRICS: readonly Metric[] = [
 ];
 
 /** Metrics summarised at the matched configuration. */
-export const MATCHED_METRICS: readonly Metric[] = [
+const MATCHED_METRICS: readonly Metric[] = [
   "new_task_acc",
   "panel_drop",
   "task_forgetting",

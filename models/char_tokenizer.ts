@@ -9,7 +9,7 @@
 // tokenized identically by transformers.js.
 
 import { ValidationError } from "../lib/errors.ts";
-import type { TokenizerFiles } from "./tokenizer_files.ts";
+import { bosPostProcessor, type TokenizerFiles } from "./tokenizer_files.ts";
 
 /** Padding id (never predicted; masked out of losses). */
 export const PAD_ID = 0;
@@ -115,17 +115,7 @@ export function charTokenizerFiles(): TokenizerFiles {
     added_tokens: [],
     normalizer: null,
     pre_tokenizer: null,
-    post_processor: {
-      type: "TemplateProcessing",
-      single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
-      pair: [
-        { SpecialToken: { id: bos, type_id: 0 } },
-        { Sequence: { id: "A", type_id: 0 } },
-        { SpecialToken: { id: bos, type_id: 1 } },
-        { Sequence: { id: "B", type_id: 1 } },
-      ],
-      special_tokens: { [bos]: { id: bos, ids: [BOS_ID], tokens: [bos] } },
-    },
+    post_processor: bosPostProcessor(bos, BOS_ID),
     decoder: { type: "Fuse" },
     model: {
       type: "BPE",

@@ -188,19 +188,3 @@ const onnx: Family = {
 
 /** Every model family, by id. */
 export const FAMILIES: Readonly<Record<string, Family>> = { mlp, llama, onnx };
-
-/** Validates a recipe's model section: the family and its fields. */
-export function parseModel(raw: unknown, where: string): ModelSpec {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new ValidationError(where, "must be an object { family, ... }");
-  }
-  const r = raw as Raw;
-  const fam = FAMILIES[String(r.family)];
-  if (!fam) {
-    throw new ValidationError(
-      `${where}.family`,
-      `unknown family ${JSON.stringify(r.family)} (known: ${Object.keys(FAMILIES).join(", ")})`,
-    );
-  }
-  return fam.parse(r, where);
-}

@@ -377,7 +377,7 @@ export function tokenLogProbs(
 /**
  * Exact per-token KL(P‖Q) [B, T] between two models on the same tokens: entry t =
  * Σ_v P(v | tokens[<t]) (log P − log Q)(v | tokens[<t]) for t ≥ 1, 0 at t = 0, times
- * `targetsMask` when given. Summed over a completion's positions this is METRICS.md's sequence
+ * `targetsMask` when given. Summed over a completion's positions this is docs/metrics.md's sequence
  * KL(π0‖π) for one sample y ∼ π0 (pass π0 as P). Consumes its Array arguments.
  */
 export function exactKlPerToken(

@@ -3,7 +3,7 @@
 //
 //   sft:     teacher forcing on prompt → target + stop (the request's first stop string, else
 //            EOS), prompt masked, with β · exact per-token KL(π0‖π) on the same tokens
-//            (docs/metrics.md "SFT+KL");
+//            (docs/metrics.md "Trainers" (SFT+KL));
 //   rollout: G samples per prompt at temperature 1 with a KV cache, seeded per step;
 //   pg:      the clipped GRPO loss on those samples (models/llama_losses.ts grpoLoss), π_old the
 //            sampling log-probabilities, β·k3 to π0, filtered instances weighted 0.

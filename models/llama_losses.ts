@@ -29,7 +29,7 @@ export type SftBatch = TokenBatch & {
 };
 
 /**
- * SFT loss, METRICS.md "SFT+KL": mean over target tokens of −log π(y_t | y_<t), plus
+ * SFT loss, docs/metrics.md "Trainers" (SFT+KL): mean over target tokens of −log π(y_t | y_<t), plus
  * β · mean over the same tokens of the exact KL(π0(·|y_<t) ‖ π(·|y_<t)) when `refLogProbs` is
  * given. Returns the loss and metrics {ce, kl}. Consumes `params` and `batch`.
  */
@@ -76,7 +76,7 @@ export type GrpoBatch = TokenBatch & {
 };
 
 /**
- * GRPO loss, METRICS.md "Trainers": Σ_(i,t) w_it [ −min(ρ A_i, clip(ρ, 1−ε, 1+ε) A_i) + β k3 ],
+ * GRPO loss, docs/metrics.md "Trainers": Σ_(i,t) w_it [ −min(ρ A_i, clip(ρ, 1−ε, 1+ε) A_i) + β k3 ],
  * ρ = π(o_t|·)/π_old(o_t|·), k3 = π_ref/π − log(π_ref/π) − 1. Log-probabilities are of
  * logits / `temperature` (default 1), matching how the samples were drawn. Metrics (means over
  * tokens with w > 0): kl (k3), clipFrac (ρ outside the clip range), ratio. Consumes its arguments.
@@ -123,7 +123,7 @@ export type Normalization = "sequence-mean" | "token-mean" | "constant";
 
 /**
  * Per-token weights [N·T] for {@link grpoLoss} from a completion mask [N·T] (row-major):
- * `sequence-mean` (GRPO, METRICS.md): 1/(N·|o_i|), the mean over each sample's tokens then over
+ * `sequence-mean` (GRPO, docs/metrics.md): 1/(N·|o_i|), the mean over each sample's tokens then over
  * samples; `token-mean` (DAPO): 1/Σ|o_i|; `constant` (Dr. GRPO): 1/(N·constant), e.g. constant =
  * the generation budget, so no sample's tokens weigh more for being short. Rows without tokens
  * get 0 and still count in N unless `samples` (default `rows`) says how many rows N counts:

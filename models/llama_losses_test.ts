@@ -1,5 +1,5 @@
 // Tests for models/llama_losses.ts and the AdamW step (models/optim.ts) on Llama parameters:
-// sftLoss and grpoLoss values against METRICS.md formulas with float64 gradients checked by
+// sftLoss and grpoLoss values against docs/metrics.md formulas with float64 gradients checked by
 // finite differences (cpu device), grpoWeights by hand, one AdamW step worked out by hand, and
 // SFT (+KL) and GRPO steps on wasm that move a tiny model the way they should.
 
@@ -40,7 +40,7 @@ import { GQA_CONFIG as GQA, maxAbsDiff as maxDiff, randomLlamaWeights } from "./
 // jax-js's wasm worker pool outlives each test.
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
-// ---- losses: values against METRICS.md formulas and float64 gradients (cpu device) ----
+// ---- losses: values against docs/metrics.md formulas and float64 gradients (cpu device) ----
 
 /** Two layers, GQA, untied, Qwen2 biases: every kind of parameter gets a gradient. */
 const TINY: LlamaModelConfig = {
@@ -207,7 +207,7 @@ async function gradCheck(probe: Probe, leaves: Map<string, Float64Array>, what: 
 }
 
 Deno.test(
-  "sftLoss and grpoLoss: values match METRICS.md formulas, float64 gradients match finite differences (cpu)",
+  "sftLoss and grpoLoss: values match docs/metrics.md formulas, float64 gradients match finite differences (cpu)",
   opts,
   async () => {
     await startEngine("cpu");

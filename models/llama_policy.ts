@@ -299,7 +299,7 @@ export class LlamaPolicy implements Policy {
 }
 
 /** `p` as a Llama policy, or a one-line error naming what needed one. */
-export function asLlama(p: unknown, what: string): LlamaPolicy {
+function asLlama(p: unknown, what: string): LlamaPolicy {
   if (!(p instanceof LlamaPolicy)) throw new ValidationError(what, "must be a Llama policy");
   return p;
 }

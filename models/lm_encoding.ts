@@ -6,7 +6,7 @@
  * Trailing whitespace as Python's str.rstrip() sees it (lm-eval's rule): JavaScript's \s plus
  * U+001C–U+001F and U+0085, minus U+FEFF.
  */
-export const TRAILING_SPACE =
+const TRAILING_SPACE =
   // deno-lint-ignore no-control-regex -- U+001C-U+001F are whitespace to Python
   /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/;
 

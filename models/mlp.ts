@@ -4,9 +4,9 @@
 // shape together with the AdamW update of models/optim.ts:
 //
 //   soft: −(1/B) Σ_i Σ_y q_i(y) log π(y|x_i) + β (1/B) Σ_i KL(π0(·|x_i) ‖ π(·|x_i))
-//         (SFT with hard or soft targets; SFT+KL, METRICS.md "SFT+KL")
+//         (SFT with hard or soft targets; SFT+KL, docs/metrics.md "Trainers" (SFT+KL))
 //   pg:   (1/N) Σ_(i,g) m_ig [ −min(ρ A, clip(ρ, 1−ε, 1+ε) A) + β k3 ],  ρ = π(o|x)/π_old(o|x),
-//         k3 = π_ref/π − log(π_ref/π) − 1   (GRPO / REINFORCE / RIF-RFT, METRICS.md "Trainers")
+//         k3 = π_ref/π − log(π_ref/π) − 1   (GRPO / REINFORCE / RIF-RFT, docs/metrics.md "Trainers")
 //
 // so that trainers/ hold only the logic of each method (what to sample, which advantages, which
 // instances to keep) in plain TypeScript. models/mlp_policy.ts wraps it as a Policy.

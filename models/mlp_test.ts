@@ -1,4 +1,4 @@
-// Tests for models/mlp.ts, the MLP's math: the two training losses against METRICS.md formulas
+// Tests for models/mlp.ts, the MLP's math: the two training losses against docs/metrics.md formulas
 // written out in plain TypeScript and their gradients against central finite differences
 // (float64, `cpu` device); initMlp's shapes and determinism; mlpLogProbs against a plain forward
 // pass, across padded batches; and the jitted softStep/pgStep: loss and aux from the parameters
@@ -202,7 +202,7 @@ Deno.test("softLoss equals CE + β·KL(π0‖π) and its float64 gradient matche
   await startEngine("cpu");
   defaultDevice("cpu");
   const p = await initialLeaves();
-  // The loss value against METRICS.md "SFT+KL" in plain TypeScript.
+  // The loss value against docs/metrics.md "Trainers" (SFT+KL) in plain TypeScript.
   const lp = forward(p.w, p.b, SIZES, X);
   let ce = 0, kl = 0;
   for (let i = 0; i < B; i++) {
@@ -226,7 +226,7 @@ Deno.test(
     defaultDevice("cpu");
     const p = await initialLeaves();
     const d = pgData(p);
-    // The loss value against METRICS.md "GRPO" in plain TypeScript.
+    // The loss value against docs/metrics.md "Trainers" (GRPO) in plain TypeScript.
     const lp = forward(p.w, p.b, SIZES, X);
     let sum = 0;
     ACTIONS.forEach((y, k) => {

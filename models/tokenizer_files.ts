@@ -85,6 +85,24 @@ export interface TokenizerFiles {
   readonly unkId?: number;
 }
 
+/**
+ * Llama's post-processor: BOS (`bos`, id `id`) before each sequence when special tokens are
+ * requested.
+ */
+export function bosPostProcessor(bos: string, id: number): Record<string, unknown> {
+  return {
+    type: "TemplateProcessing",
+    single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
+    pair: [
+      { SpecialToken: { id: bos, type_id: 0 } },
+      { Sequence: { id: "A", type_id: 0 } },
+      { SpecialToken: { id: bos, type_id: 1 } },
+      { Sequence: { id: "B", type_id: 1 } },
+    ],
+    special_tokens: { [bos]: { id: bos, ids: [id], tokens: [bos] } },
+  };
+}
+
 /** The byte-level BPE tokenizer's files: {@link TokenizerFiles} with unk, bos, eos, pad = 0..3. */
 export interface ByteLevelTokenizer extends TokenizerFiles {
   readonly unkId: number;
@@ -142,17 +160,7 @@ export function byteLevelTokenizer(
       trim_offsets: true,
       use_regex: true,
     },
-    post_processor: {
-      type: "TemplateProcessing",
-      single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
-      pair: [
-        { SpecialToken: { id: bos, type_id: 0 } },
-        { Sequence: { id: "A", type_id: 0 } },
-        { SpecialToken: { id: bos, type_id: 1 } },
-        { Sequence: { id: "B", type_id: 1 } },
-      ],
-      special_tokens: { [bos]: { id: bos, ids: [vocab[bos]], tokens: [bos] } },
-    },
+    post_processor: bosPostProcessor(bos, vocab[bos]),
     decoder: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
     model: {
       type: "BPE",

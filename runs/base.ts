@@ -14,7 +14,7 @@ import type { StepLog } from "../trainers/types.ts";
 import type { Plan } from "./resolve.ts";
 
 /** Bump when anything below changes the pretrained weights of the same recipe. */
-export const BASE_CODE_VERSION = "base/3";
+const BASE_CODE_VERSION = "base/3";
 
 /** π0 and where it came from. */
 export interface Base {
@@ -27,7 +27,7 @@ export interface Base {
 }
 
 /** What identifies a pretrained base; its hash names the cache folder. */
-export function baseKey(plan: Plan, opts: { device: string; engine: string }) {
+function baseKey(plan: Plan, opts: { device: string; engine: string }) {
   const p = plan.recipe.pretrain!;
   return {
     code: BASE_CODE_VERSION,

@@ -16,7 +16,7 @@ export async function git(args: string[]): Promise<string | null> {
 }
 
 /** Exact versions of the npm packages the project pins in deno.json. */
-export async function packageVersions(): Promise<Record<string, string>> {
+async function packageVersions(): Promise<Record<string, string>> {
   const cfg = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
   return Object.fromEntries(
     Object.values(cfg.imports as Record<string, string>)

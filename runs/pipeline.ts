@@ -28,7 +28,7 @@ import type { LoadedRecipe } from "./recipes/mod.ts";
 import { planStages, type Stage } from "./stages.ts";
 
 /** The training engine every in-process family runs on (recorded in the manifest). */
-export const ENGINE = "@jax-js/jax@0.1.25";
+const ENGINE = "@jax-js/jax@0.1.25";
 
 /** Where and how to run a recipe. */
 export interface BenchOptions {

@@ -16,7 +16,7 @@ export interface Progress {
 }
 
 /** Seconds as `1m05s` or `42s`. */
-export function fmtSecs(s: number): string {
+function fmtSecs(s: number): string {
   if (!Number.isFinite(s)) return "?";
   const m = Math.floor(s / 60);
   return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${Math.round(s)}s`;

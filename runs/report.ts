@@ -13,6 +13,7 @@ import {
   LEADERBOARD_COLUMNS,
   type LeaderboardRow,
   leaderboardRows,
+  RUN_COLUMNS,
   type RunData,
   STAGE_COLUMNS,
   stageRows,
@@ -48,12 +49,9 @@ export interface Report {
   readonly files: Readonly<Record<(typeof CSV_FILES)[number], string>>;
 }
 
-const MATRIX_COLUMNS = [
-  "variant",
-  "trainer",
-  "lr",
-  "seed",
-  "order",
+/** matrix.csv's columns, in order. */
+export const MATRIX_COLUMNS = [
+  ...RUN_COLUMNS,
   "stage",
   "step",
   "task",
@@ -62,16 +60,7 @@ const MATRIX_COLUMNS = [
   "n",
 ] as const;
 
-const TIMING_COLUMNS = [
-  "phase",
-  "variant",
-  "trainer",
-  "lr",
-  "seed",
-  "order",
-  "stage",
-  "seconds",
-] as const;
+const TIMING_COLUMNS = ["phase", ...RUN_COLUMNS, "stage", "seconds"] as const;
 
 type Body = Exclude<AnyRecord, RecipeRecord>;
 

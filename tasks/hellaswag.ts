@@ -1,6 +1,6 @@
 // HellaSwag (Zellers et al. 2019): pick the most plausible ending of an ActivityNet or WikiHow
 // context. Zero-shot log-likelihood multiple choice on the validation split, with
-// lm-evaluation-harness's preprocessing; acc and acc_norm (METRICS.md "Benchmark scoring").
+// lm-evaluation-harness's preprocessing; acc and acc_norm (docs/metrics.md "Benchmark scoring").
 
 import { requireFields } from "../lib/records.ts";
 import { ValidationError } from "../lib/errors.ts";

@@ -12,12 +12,12 @@ import type { DataFileUsed, Item, Loaded, LoadOptions, Task } from "./task.ts";
 async function parseFile<I extends Item>(
   task: Task<I>,
   path: string,
-  opts: { offset: number; seen: Map<string, string> },
+  opts: { offset: number; seen: Map<string, string>; split: string },
 ): Promise<{ items: I[]; sha256: string }> {
   const file = await readRecords(path);
   const items = file.records.map((rec, i) => {
     const where = file.at(i);
-    const item = task.parse!(rec, { where, index: opts.offset + i });
+    const item = task.parse!(rec, { where, index: opts.offset + i, split: opts.split });
     const prev = opts.seen.get(item.id);
     if (prev !== undefined) {
       throw new ValidationError(
@@ -70,7 +70,7 @@ export async function loadHubSplits<I extends Item>(
         offline: data.offline,
         quiet: data.quiet,
       });
-      const parsed = await parseFile(task, got.path, { offset: items.length, seen });
+      const parsed = await parseFile(task, got.path, { offset: items.length, seen, split });
       items.push(...parsed.items);
       files.push({ task: task.id, split, ...got });
     }
@@ -87,7 +87,7 @@ export async function loadTestFile<I extends Item>(
   if (!task.parse) {
     throw new ValidationError(path, `task ${task.id} is not read from data files`);
   }
-  const parsed = await parseFile(task, path, { offset: 0, seen: new Map() });
+  const parsed = await parseFile(task, path, { offset: 0, seen: new Map(), split: "test" });
   if (parsed.items.length === 0) throw new ValidationError(path, "holds no records");
   return {
     splits: { test: parsed.items },

@@ -1,6 +1,6 @@
 // HumanEval (Chen et al. 2021): complete a Python function from its signature and docstring; the
 // completion passes when the problem's unit tests run to the end inside the sandbox. Scored with
-// the unbiased pass@k estimator over n samples per problem (METRICS.md "HumanEval").
+// the unbiased pass@k estimator over n samples per problem (docs/metrics.md "Benchmark scoring" (HumanEval)).
 
 import { UsageError } from "../lib/errors.ts";
 import { passAtK } from "../evals/pass_at_k.ts";

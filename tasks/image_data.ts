@@ -142,7 +142,7 @@ export function splitPerClass<I extends ImageItem>(
 }
 
 /** Model input for an image: 784 pixels in [0, 1] followed by a task-indicator input. */
-export function renderImage(item: ImageItem, taskBit: number): Float32Array {
+function renderImage(item: ImageItem, taskBit: number): Float32Array {
   const x = new Float32Array(PIXELS + 1);
   for (let k = 0; k < PIXELS; k++) x[k] = item.pixels[k] / 255;
   x[PIXELS] = taskBit;

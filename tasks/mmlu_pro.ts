@@ -1,6 +1,6 @@
 // MMLU-Pro (Wang et al. 2024): 12,032 ten-option questions in 14 categories. 5-shot chain of
 // thought from the validation split of the same category, the answer extracted by the official
-// cascade and matched exactly (METRICS.md "Benchmark scoring").
+// cascade and matched exactly (docs/metrics.md "Benchmark scoring").
 
 import { requireFields } from "../lib/records.ts";
 import { ValidationError } from "../lib/errors.ts";

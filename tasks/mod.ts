@@ -3,7 +3,9 @@
 // unique, and runs every registered task through one shared suite.
 
 import { UsageError } from "../lib/errors.ts";
+import { arcEasy } from "./arc_easy.ts";
 import { fashionMnist } from "./fashion_mnist.ts";
+import { gsm8k } from "./gsm8k.ts";
 import { hellaswag } from "./hellaswag.ts";
 import { humaneval } from "./humaneval.ts";
 import { mmluPro } from "./mmlu_pro.ts";
@@ -45,6 +47,8 @@ export const TASK_LIST: readonly AnyTask[] = [
   truthfulqaMc2,
   humaneval,
   mmmu,
+  arcEasy,
+  gsm8k,
   // Generated downstream tasks of the tiny LM.
   manyAnswers,
   wordMath,

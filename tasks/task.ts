@@ -129,6 +129,17 @@ export interface ScoreContext {
 export interface RecordAt {
   readonly where: string;
   readonly index: number;
+  /** The split the record belongs to (`test`, `train`, a few-shot pool). */
+  readonly split: string;
+}
+
+/**
+ * The id of a record of a dataset published without ids: its row in the test split (lm-eval's
+ * doc_id, what `score` matches predictions by), `<split>-<row>` in any other split, so that ids
+ * stay unique across splits.
+ */
+export function rowId(at: RecordAt): string {
+  return at.split === "test" ? String(at.index) : `${at.split}-${at.index}`;
 }
 
 /**

@@ -7,7 +7,7 @@ import { ValidationError } from "../lib/errors.ts";
 import { type TruthfulqaDoc, truthfulqaRequest } from "../evals/truthfulqa.ts";
 import { truthfulqaMc1 as mc1Acc, truthfulqaMc2 as mc2Acc } from "../evals/multiple_choice.ts";
 import { choiceLogliks, logliksFavouring } from "./mc_output.ts";
-import { defineTask, type Item, type Task } from "./task.ts";
+import { defineTask, type Item, rowId, type Task } from "./task.ts";
 
 /** One question of the `multiple_choice` config. */
 export interface TruthfulqaTaskDoc extends Item, TruthfulqaDoc {}
@@ -76,7 +76,7 @@ function variant(which: "mc1" | "mc2"): Task<TruthfulqaTaskDoc> {
       if (mc1.labels.filter((l) => l === 1).length !== 1) {
         throw new ValidationError(at.where, "field 'mc1_targets' must have exactly one label 1");
       }
-      return { id: String(at.index), question, mc1_targets: mc1, mc2_targets: mc2 };
+      return { id: rowId(at), question, mc1_targets: mc1, mc2_targets: mc2 };
     },
     request(doc) {
       const r = truthfulqaRequest(doc, { targets: which });

@@ -15,7 +15,15 @@ export async function cli(
   opts?: { env?: Record<string, string>; permissions?: readonly string[] },
 ): Promise<CliResult> {
   const permissions = opts?.permissions ??
-    ["--allow-read", "--allow-write", "--allow-env", "--allow-run=git"];
+    [
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-net",
+      "--allow-ffi",
+      "--allow-sys",
+      "--allow-run=git",
+    ];
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...permissions, "main.ts", ...args],
     cwd: ROOT,

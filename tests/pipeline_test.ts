@@ -3,15 +3,19 @@
 // records are the source of truth (deleting the CSVs and running `report` rebuilds them byte for
 // byte); two runs of the same recipe give byte-identical records (timings aside) and CSVs; and
 // the same pipeline trains the tiny LM while measuring published benchmarks (HellaSwag and
-// TruthfulQA MC2 fixtures in their published formats) as its panel after every stage.
+// TruthfulQA MC2 fixtures in their published formats) as its panel after every stage; and an
+// evaluation recipe (no stages) scores an ONNX model exactly as the eval command does.
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { parse } from "csv-parse/sync";
 import { UsageError } from "../lib/errors.ts";
+import { loadOnnxLm } from "../models/onnx_lm.ts";
+import { writeTinyLlama } from "../models/tiny_llama.ts";
+import { runEval } from "../runs/eval.ts";
 import { runRecipe } from "../runs/pipeline.ts";
 import { type Recipe, validateRecipe } from "../runs/recipe.ts";
 import { recipe as lm } from "../runs/recipes/lm.ts";
-import { writeReport } from "../runs/report.ts";
+import { MATRIX_COLUMNS, writeReport } from "../runs/report.ts";
 import { getTask } from "../tasks/mod.ts";
 import { writeTaskFixture } from "./task_fixtures.ts";
 import { TINY_LM_CONFIG } from "./tiny_lm.ts";
@@ -71,19 +75,7 @@ Deno.test(
         ok((await Deno.stat(`${a}/${f}`)).size > 0, f);
       }
       const matrix = rowsOf(await Deno.readTextFile(`${a}/matrix.csv`));
-      deepEqual(Object.keys(matrix[0]), [
-        "variant",
-        "trainer",
-        "lr",
-        "seed",
-        "order",
-        "stage",
-        "step",
-        "task",
-        "role",
-        "accuracy",
-        "n",
-      ]);
+      deepEqual(Object.keys(matrix[0]), [...MATRIX_COLUMNS]);
       // Sequential variants: (T + 1) stages × (T tasks + 2 panel tasks) per order; multitask 2 stages.
       const T = TASKS.length, cols = T + SKILLS.length;
       equal(matrix.length, 2 * (3 * (T + 1) * cols + 2 * cols));
@@ -309,6 +301,64 @@ Deno.test(
         ...TINY,
         model: { ...TINY.model, config: { ...TINY_LM_CONFIG, vocab_size: 50 } },
       }, /model\.config\.vocab_size: 50 is below the char tokenizer's 100 ids/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "pipeline: an evaluation recipe (no stages) scores a model as eval does",
+  opts,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      for (const id of ["hellaswag", "truthfulqa_mc2"]) {
+        await writeTaskFixture(
+          `${dir}/data`,
+          getTask(id),
+        );
+      }
+      await writeTinyLlama(`${dir}/model`, { seed: 3 });
+      const data = { dataPath: `${dir}/data`, offline: true, cacheDir: `${dir}/cache` };
+      const recipe: Recipe = {
+        id: "eval_only",
+        description: "the tiny ONNX model measured on two benchmarks",
+        model: { family: "onnx", source: `${dir}/model` },
+        stages: [],
+        panel: ["hellaswag", "truthfulqa_mc2"],
+        seeds: [1],
+        variants: [],
+      };
+      const res = await runRecipe(loaded(recipe), {
+        out: `${dir}/bench`,
+        cacheDir: `${dir}/cache`,
+        device: "wasm",
+        quiet: true,
+        data,
+      });
+      equal(res.leaderboard.length, 0, "no runs");
+      const matrix = rowsOf(await Deno.readTextFile(`${dir}/bench/matrix.csv`));
+      deepEqual(matrix.map((r) => [r.stage, r.task, r.role]), [
+        ["0", "hellaswag", "panel"],
+        ["0", "truthfulqa_mc2", "panel"],
+      ]);
+      // The same evaluation code as the eval command: the same scores.
+      const ev = await runEval({
+        tasks: [getTask("hellaswag"), getTask("truthfulqa_mc2")],
+        out: `${dir}/eval`,
+        data,
+        allowCodeExecution: false,
+        run: { batchSize: 8 },
+        jobs: 1,
+        say: () => {},
+        openModel: () => loadOnnxLm(`${dir}/model`, { device: "cpu" }),
+        modelInfo: { source: `${dir}/model` },
+      });
+      for (const r of matrix) {
+        const row = ev.rows.find((x) => x.task === r.task && x.metric === "acc")!;
+        equal(Number(r.accuracy).toFixed(6), row.value.toFixed(6), r.task);
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

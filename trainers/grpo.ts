@@ -1,4 +1,4 @@
-// GRPO (METRICS.md "Trainers"): G sampled outputs per input, group-normalised advantages,
+// GRPO (docs/metrics.md "Trainers"): G sampled outputs per input, group-normalised advantages,
 // clipped importance ratio over μ inner iterations, optional β·k3 KL penalty to the base model.
 // `drGrpo: true` drops the std division (Dr. GRPO).
 

@@ -1,4 +1,4 @@
-// Trainers that differ from SFT in their data, not their loss (METRICS.md "Trainers"):
+// Trainers that differ from SFT in their data, not their loss (docs/metrics.md "Trainers"):
 //   replay:    each batch mixes the current task with a stated fraction of earlier tasks'
 //              training data (the rest of the batch is the current task);
 //   multitask: every task of the sequence trained jointly in one stage, the upper bound that

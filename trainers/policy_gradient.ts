@@ -1,4 +1,4 @@
-// The on-policy loop behind grpo, reinforce10 and rif_rft (METRICS.md "Trainers"): for each
+// The on-policy loop behind grpo, reinforce10 and rif_rft (docs/metrics.md "Trainers"): for each
 // input in a batch, sample G outputs from the current policy π_old, reward them, turn rewards
 // into advantages, optionally drop instances with no learning signal, then take μ clipped-ratio
 // steps with an optional k3 KL penalty to the base policy.
@@ -24,7 +24,7 @@ export interface PgOptions {
 }
 
 /**
- * Advantages of one group of rewards (METRICS.md "Trainers"):
+ * Advantages of one group of rewards (docs/metrics.md "Trainers"):
  * grpo: A_i = (r_i − mean r) / (std r + ε) with the population std and ε = 1e-6;
  * dr_grpo: A_i = r_i − mean r (no std division);
  * reward: A_i = r_i (1-0 REINFORCE: no baseline).

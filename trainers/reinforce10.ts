@@ -1,4 +1,4 @@
-// 1-0 REINFORCE (METRICS.md "Trainers"): advantage = reward (1 if correct else 0), no baseline,
+// 1-0 REINFORCE (docs/metrics.md "Trainers"): advantage = reward (1 if correct else 0), no baseline,
 // one on-policy step per batch.
 
 import { onlyKeys } from "./options.ts";

@@ -1,4 +1,4 @@
-// RIF-RFT, rollout-based instance filtering (METRICS.md "Trainers"): GRPO that rolls out G
+// RIF-RFT, rollout-based instance filtering (docs/metrics.md "Trainers"): GRPO that rolls out G
 // samples per instance and drops instances without learning signal before the update (all
 // rollouts wrong; with `filter: "no_signal"` also all right). The loss averages over kept
 // instances only; train_log.jsonl records instances kept / seen per step.

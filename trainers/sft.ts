@@ -1,4 +1,4 @@
-// Supervised fine-tuning on a labelling of the new task (METRICS.md "Trainers"): the learner
+// Supervised fine-tuning on a labelling of the new task (docs/metrics.md "Trainers"): the learner
 // maps a labelling to targets (the classifier's sft1 / sft2 / oracle, the LM task's canonical
 // answer as "sft1"). Also the loop behind sft_kl (β·KL(π0‖π) on the same inputs), replay and
 // multitask (the same loss on a different data plan).

@@ -1,4 +1,4 @@
-// SFT+KL (METRICS.md "Trainers"): cross-entropy on the targets + β·KL(π0‖π) on the same inputs,
+// SFT+KL (docs/metrics.md "Trainers"): cross-entropy on the targets + β·KL(π0‖π) on the same inputs,
 // the supervised way to stay close to the base model.
 
 import { num, onlyKeys } from "./options.ts";
