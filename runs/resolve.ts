@@ -148,6 +148,12 @@ export async function resolvePlan(
     if (!usedIds.has(id)) {
       throw new ValidationError(at(`data.sizes.${id}`), "is not a task of this recipe");
     }
+    if (!getTask(id).sizes) {
+      throw new ValidationError(
+        at(`data.sizes.${id}`),
+        `task '${id}' is read whole from its published files and takes no split sizes; evaluate fewer items with { task: "${id}", items: N }`,
+      );
+    }
   }
   const variants = recipe.variants.map((v, i): PlannedVariant => {
     const where = at(`variants[${i}]`);

@@ -290,6 +290,10 @@ Deno.test(
         /stages\[0\]: task 'parity_mnist' asks classify requests; a llama model answers choices, generate/,
       );
       await bad(
+        { ...TINY, panel: ["hellaswag"], data: { sizes: { hellaswag: { test: 5 } } } },
+        /my\.ts: data\.sizes\.hellaswag: task 'hellaswag' is read whole from its published files/,
+      );
+      await bad(
         { ...TINY, panel: ["humaneval"] },
         /panel\[0\]: task 'humaneval' runs model-written code/,
       );
