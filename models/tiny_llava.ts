@@ -13,13 +13,8 @@
 
 import { writeBytesAtomic, writeTextAtomic } from "../lib/atomic.ts";
 import { hashString, rng } from "../lib/rng.ts";
-import {
-  embedTokensOnnx,
-  llamaArchitectureJson,
-  type LlamaConfig,
-  llamaOnnx,
-  resolveLlamaConfig,
-} from "./onnx/llama.ts";
+import { llamaTextConfig } from "./onnx/folder.ts";
+import { embedTokensOnnx, type LlamaConfig, llamaOnnx, resolveLlamaConfig } from "./onnx/llama.ts";
 import {
   imageTokens,
   type LlavaVisionConfig,
@@ -126,16 +121,7 @@ export async function writeLlavaFolder(dir: string, model: RandomLlava): Promise
   const v = model.vision;
   const tok = model.tokenizer;
   await Deno.mkdir(`${dir}/onnx`, { recursive: true });
-  const textConfig = {
-    model_type: "llama",
-    ...llamaArchitectureJson(c),
-    attention_bias: false,
-    mlp_bias: false,
-    bos_token_id: tok.bosId,
-    eos_token_id: tok.eosId,
-    pad_token_id: tok.padId,
-    torch_dtype: "float32",
-  };
+  const textConfig = llamaTextConfig(c, tok);
   const config = {
     architectures: ["LlavaForConditionalGeneration"],
     model_type: "llava",

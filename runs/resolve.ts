@@ -144,11 +144,11 @@ export async function resolvePlan(
     ...recipe.panel.map((u) => u.task),
     ...(recipe.pretrain?.tasks.map((t) => t.task) ?? []),
   ]);
+  // Sizes of registered tasks the recipe does not use are ignored (a recipe spread from another
+  // keeps its sizes); an unknown id is a typo, and published files take no sizes.
   for (const id of Object.keys(recipe.data.sizes)) {
-    if (!usedIds.has(id)) {
-      throw new ValidationError(at(`data.sizes.${id}`), "is not a task of this recipe");
-    }
-    if (!getTask(id).sizes) {
+    const task = getTask(id, at(`data.sizes.${id}`));
+    if (usedIds.has(id) && !task.sizes) {
       throw new ValidationError(
         at(`data.sizes.${id}`),
         `task '${id}' is read whole from its published files and takes no split sizes; evaluate fewer items with { task: "${id}", items: N }`,

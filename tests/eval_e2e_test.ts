@@ -155,6 +155,24 @@ Deno.test("score: eval's own samples.jsonl re-scores to the same results; human-
     const mine = (await Deno.readTextFile(join(scored, "results.csv"))).split("\n").slice(1, -1);
     ok(mine.length > 0 && mine.every((r) => evalRows.includes(r)), `${task}: ${mine}`);
     ok(res.stdout.trim().split("\n").at(-1)!.startsWith(`${task} `), "the metric on the last line");
+    // --data may also be the data folder, as eval takes it: the same scores.
+    const byFolder = await run([
+      "score",
+      "--task",
+      task,
+      "--data",
+      s.data,
+      "--predictions",
+      join(out, "samples.jsonl"),
+      "--out",
+      `${scored}-folder`,
+    ]);
+    equal(byFolder.code, 0, byFolder.stderr);
+    equal(
+      await Deno.readTextFile(join(`${scored}-folder`, "results.csv")),
+      await Deno.readTextFile(join(scored, "results.csv")),
+      `${task}: score --data FOLDER`,
+    );
   }
   const preds = join(s.dir, "he.jsonl");
   await Deno.writeTextFile(

@@ -16,8 +16,10 @@ import { runRecipe } from "../runs/pipeline.ts";
 import { type Recipe, validateRecipe } from "../runs/recipe.ts";
 import { recipe as lm } from "../runs/recipes/lm.ts";
 import { MATRIX_COLUMNS, writeReport } from "../runs/report.ts";
-import { getTask } from "../tasks/mod.ts";
-import { writeTaskFixture } from "./task_fixtures.ts";
+import { resolvePlan } from "../runs/resolve.ts";
+import { RECIPES } from "../runs/recipes/mod.ts";
+import { getTask, TASK_LIST } from "../tasks/mod.ts";
+import { isHubTask, writeTaskFixture } from "./task_fixtures.ts";
 import { TINY_LM_CONFIG } from "./tiny_lm.ts";
 
 // jax-js's wasm worker pool outlives each test.
@@ -50,6 +52,16 @@ const TINY: Recipe = {
   ],
   kl: { items: 4, samples: 1 },
 };
+
+/** Runs `f` in a fresh temporary folder, removed afterwards. */
+async function withDir(f: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await f(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
 
 const rowsOf = (text: string) => parse(text, { columns: true }) as Record<string, string>[];
 const CSVS = ["matrix.csv", "leaderboard.csv", "summary.csv", "stages.csv", "fit.csv"];
@@ -161,9 +173,8 @@ Deno.test(
 Deno.test(
   "pipeline: the tiny LM trained with HellaSwag and TruthfulQA MC2 (fixtures) as its panel",
   opts,
-  async () => {
-    const dir = await Deno.makeTempDir();
-    try {
+  () =>
+    withDir(async (dir) => {
       for (const id of ["hellaswag", "truthfulqa_mc2"]) {
         await writeTaskFixture(
           `${dir}/data`,
@@ -230,18 +241,14 @@ Deno.test(
       const board = rowsOf(await Deno.readTextFile(`${out}/leaderboard.csv`));
       equal(board.length, 2);
       ok(board.every((r) => r.panel_base !== "" && r.panel_drop !== ""));
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 );
 
 Deno.test(
   "pipeline: a bad recipe is a one-line error naming the field, before any output",
   opts,
-  async () => {
-    const dir = await Deno.makeTempDir();
-    try {
+  () =>
+    withDir(async (dir) => {
       const out = `${dir}/out`;
       const bad = async (r: Recipe, re: RegExp) => {
         await rejects(
@@ -294,6 +301,10 @@ Deno.test(
         /my\.ts: data\.sizes\.hellaswag: task 'hellaswag' is read whole from its published files/,
       );
       await bad(
+        { ...TINY, data: { sizes: { many_answer: { train: 4 } } } },
+        /my\.ts: data\.sizes\.many_answer: unknown task 'many_answer'; known tasks: /,
+      );
+      await bad(
         { ...TINY, panel: ["humaneval"] },
         /panel\[0\]: task 'humaneval' runs model-written code/,
       );
@@ -305,18 +316,14 @@ Deno.test(
         ...TINY,
         model: { ...TINY.model, config: { ...TINY_LM_CONFIG, vocab_size: 50 } },
       }, /model\.config\.vocab_size: 50 is below the char tokenizer's 100 ids/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 );
 
 Deno.test(
   "pipeline: an evaluation recipe (no stages) scores a model as eval does",
   opts,
-  async () => {
-    const dir = await Deno.makeTempDir();
-    try {
+  () =>
+    withDir(async (dir) => {
       for (const id of ["hellaswag", "truthfulqa_mc2"]) {
         await writeTaskFixture(
           `${dir}/data`,
@@ -363,8 +370,22 @@ Deno.test(
         const row = ev.rows.find((x) => x.task === r.task && x.metric === "acc")!;
         equal(Number(r.accuracy).toFixed(6), row.value.toFixed(6), r.task);
       }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
+);
+
+Deno.test(
+  "every registered recipe resolves against the registries and its data",
+  opts,
+  () =>
+    withDir(async (dir) => {
+      for (const t of TASK_LIST.filter(isHubTask)) await writeTaskFixture(`${dir}/data`, t);
+      for (const [name, { recipe, file }] of Object.entries(RECIPES)) {
+        const plan = await resolvePlan(validateRecipe(recipe, file), {
+          file,
+          data: { dataPath: `${dir}/data`, offline: true, cacheDir: `${dir}/cache` },
+        });
+        ok(plan.runs.length > 0, `${name}: runs`);
+        ok(plan.stageTasks.length + plan.panelTasks.length > 0, name);
+      }
+    }),
 );

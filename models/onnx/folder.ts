@@ -9,6 +9,7 @@ import {
   type LlamaConfig,
   llamaOnnx,
   type LlamaWeights,
+  type ResolvedLlamaConfig,
   resolveLlamaConfig,
 } from "./llama.ts";
 
@@ -28,12 +29,12 @@ export interface OnnxFolderModel {
  * await writeOnnxFolder("out/tiny", { config, weights, tokenizer: byteLevelTokenizer() });
  * const lm = await loadOnnxLm("out/tiny", { device: "cpu" });
  */
-export async function writeOnnxFolder(dir: string, model: OnnxFolderModel): Promise<void> {
-  const c = resolveLlamaConfig(model.config);
-  const tok = model.tokenizer;
-  await Deno.mkdir(`${dir}/onnx`, { recursive: true });
-  const config = {
-    architectures: ["LlamaForCausalLM"],
+/** A Llama decoder's config.json fields, with the tokenizer's special ids (LLaVA's text_config). */
+export function llamaTextConfig(
+  c: ResolvedLlamaConfig,
+  tok: Pick<TokenizerFiles, "bosId" | "eosId" | "padId">,
+): Record<string, unknown> {
+  return {
     model_type: "llama",
     ...llamaArchitectureJson(c),
     attention_bias: false,
@@ -42,6 +43,16 @@ export async function writeOnnxFolder(dir: string, model: OnnxFolderModel): Prom
     eos_token_id: tok.eosId,
     pad_token_id: tok.padId,
     torch_dtype: "float32",
+  };
+}
+
+export async function writeOnnxFolder(dir: string, model: OnnxFolderModel): Promise<void> {
+  const c = resolveLlamaConfig(model.config);
+  const tok = model.tokenizer;
+  await Deno.mkdir(`${dir}/onnx`, { recursive: true });
+  const config = {
+    architectures: ["LlamaForCausalLM"],
+    ...llamaTextConfig(c, tok),
     use_cache: true,
   };
   const generation = {
