@@ -12,6 +12,7 @@ import { UsageError } from "./lib/errors.ts";
 import { cacheRoot } from "./lib/hub.ts";
 import { parseDevice } from "./models/engine.ts";
 import { FAMILIES } from "./models/families.ts";
+import { parseBytes } from "./models/memory.ts";
 import type { OnnxDtype } from "./models/onnx_lm.ts";
 import { type BenchResult, runRecipe } from "./runs/pipeline.ts";
 import type { ResolvedRecipe } from "./runs/recipe.ts";
@@ -44,6 +45,9 @@ Options for bench (every recipe):
   --lrs LIST       every variant's learning rates, e.g. 1e-3,3e-3
   --steps LIST     every variant's evaluation checkpoints per stage; the largest is the budget
   --trainers LIST  run only these variants (names from the recipe)
+  --memory SIZE    training memory budget, e.g. 16GiB or 80GB: a recipe whose estimate (weights,
+                   gradients, AdamW moments, activations, RL's KV cache; docs/metrics.md "Memory
+                   model") exceeds it, or the device's own limit (wasm: 4 GiB), is refused first
   --data PATH      a folder with the benchmarks' data files (as for eval)
   --offline        never download (also HF_HUB_OFFLINE=1)
   --quiet          print nothing but errors
@@ -243,6 +247,7 @@ async function bench(args: string[]): Promise<void> {
       lrs: { type: "string" },
       steps: { type: "string" },
       trainers: { type: "string" },
+      memory: { type: "string" },
       data: { type: "string" },
       offline: { type: "boolean", default: false },
       quiet: { type: "boolean", default: false },
@@ -254,6 +259,7 @@ async function bench(args: string[]): Promise<void> {
     );
   }
   const device = parseDevice(values.device!);
+  const memory = values.memory === undefined ? undefined : parseBytes(values.memory, "--memory");
   const loaded = await loadRecipe(positionals[0] ?? "parity_mnist");
   const recipe = applyOverrides(loaded.recipe, values);
   const run: LoadedRecipe = { ...loaded, recipe };
@@ -263,6 +269,7 @@ async function bench(args: string[]): Promise<void> {
     cacheDir,
     device,
     quiet: values.quiet!,
+    memory,
     data: {
       dataPath: values.data,
       cacheDir,

@@ -56,13 +56,14 @@ export function resultsCsv(rows: readonly ResultRow[]): string {
 /**
  * The samples.jsonl line of one item (keys in a fixed order, so equal runs give equal bytes).
  * A classify request has no text to show (its input is a vector): the line holds no prompt, and
- * the output is the label.
+ * the output is the label. A choices request scored pairwise adds its per-choice `contexts`.
  */
 export function sampleLine(task: string, item: ScoredItem): string {
   const { request: req, output: out } = item;
   const line: Record<string, unknown> = { task, id: item.id };
   if (req.kind === "choices") {
     line.prompt = req.context;
+    if (req.contexts) line.contexts = req.contexts;
     line.choices = req.continuations;
   } else if (req.kind === "generate") {
     line.prompt = req.prompt;

@@ -1,6 +1,7 @@
-// Finds a benchmark's data file: a path the user gave, else the local cache, else a download
-// from the Hugging Face hub into the cache. Whatever the source, the caller gets the sha256 of
-// the bytes it will read, so the manifest records exactly which data a run scored.
+// Finds a benchmark's data file or a model checkpoint's file: a path the user gave, else the
+// local cache, else a download from the Hugging Face hub into the cache. Whatever the source, the
+// caller gets the sha256 of the bytes it will read, so the manifest records exactly which data a
+// run scored and which weights it started from.
 
 import { basename, dirname, join } from "node:path";
 import { UsageError, ValidationError } from "./errors.ts";
@@ -65,34 +66,75 @@ export async function resolveDataFile(
   options: ResolveOptions = {},
 ): Promise<ResolvedFile> {
   checkHubFile(file);
-  const env = options.env ?? processEnv();
-  const label = hubLabel(file);
-
   if (options.dataPath !== undefined) {
     const path = await findLocal(file, options.dataPath);
     const sha256 = await sha256Hex(await Deno.readFile(path));
-    checkPin(file, sha256, `${path} (given for ${label})`, "give the pinned version of the file");
+    checkPin(
+      file,
+      sha256,
+      `${path} (given for ${hubLabel(file)})`,
+      "give the pinned version of the file",
+    );
     return { path, sha256, source: "local" };
   }
+  return (await resolveHubFile("datasets", file, options, "give its location as the data path"))!;
+}
 
-  const cached = cachedPath(file, options.cacheDir ?? cacheRoot(env));
+/** One file of a model repository on the hub (`org/name` at a revision). */
+export type HubModelFile = HubDataFile;
+
+/**
+ * Resolves a model repository's file as {@link resolveDataFile} resolves a dataset's: the cache
+ * (`<cache>/models/<org>/<name>/<revision>/<path>`), else a download from
+ * `${HF_ENDPOINT}/<org>/<name>/resolve/<revision>/<path>` into the cache. With `optional`, a
+ * file the hub does not have (HTTP 404), or one missing from the cache when offline, is `null`
+ * instead of an error (generation_config.json, the shard index). Offline, a required file not in
+ * the cache is a one-line UsageError saying where to put it.
+ *
+ * @example
+ * const cfg = await resolveModelFile({ repo: "Qwen/Qwen2.5-0.5B", revision: "main", path: "config.json" });
+ */
+export async function resolveModelFile(
+  file: HubModelFile,
+  options: ResolveOptions & { optional?: boolean } = {},
+): Promise<ResolvedFile | null> {
+  checkHubFile(file);
+  return await resolveHubFile("models", file, options, "give a local model folder instead");
+}
+
+/** The cache, then the hub: the steps dataset and model files share. */
+async function resolveHubFile(
+  kind: RepoKind,
+  file: HubDataFile,
+  options: ResolveOptions & { optional?: boolean },
+  instead: string,
+): Promise<ResolvedFile | null> {
+  const env = options.env ?? processEnv();
+  const label = labelOf(kind, file);
+  const cached = pathIn(kind, file, options.cacheDir ?? cacheRoot(env));
   if (await isFile(cached)) {
     const sha256 = await sha256Hex(await Deno.readFile(cached));
     checkPin(file, sha256, `${cached} (cached ${label})`, "delete it to download it again");
     return { path: cached, sha256, source: "cache" };
   }
 
-  const url = hubUrl(file, env);
+  const url = urlOf(kind, file, env);
   const offline = options.offline ?? isOfflineEnv(env);
   if (offline) {
+    if (options.optional) return null;
     const why = options.offline
       ? "offline mode is on"
       : "HF_HUB_OFFLINE/FORGETBENCH_OFFLINE is set";
     throw new UsageError(
-      `${label}: not in the cache and ${why}; download ${url} to ${cached} or give its location as the data path`,
+      `${label}: not in the cache and ${why}; download ${url} to ${cached} or ${instead}`,
     );
   }
-  const bytes = await download(url, label, { ...options, token: env.HF_TOKEN || undefined });
+  const bytes = await download(url, label, {
+    ...options,
+    token: env.HF_TOKEN || undefined,
+    kind,
+  });
+  if (bytes === null) return null;
   const sha256 = await sha256Hex(bytes);
   checkPin(
     file,
@@ -119,11 +161,23 @@ export function cacheRoot(
   return join(home, ".cache", "forgetbench");
 }
 
+/** Dataset repositories live under `datasets/` on the hub and in the cache; model ones under `models/` in the cache and at the root of the hub. */
+type RepoKind = "datasets" | "models";
+
 /** Where `file` lives in the cache under `root`; a revision with `/` is one escaped folder. */
 export function cachedPath(file: HubDataFile, root: string): string {
+  return pathIn("datasets", file, root);
+}
+
+/** Where a model repository's file lives in the cache: `<root>/models/<org>/<name>/<revision>/<path>`. */
+export function modelCachedPath(file: HubModelFile, root: string): string {
+  return pathIn("models", file, root);
+}
+
+function pathIn(kind: RepoKind, file: HubDataFile, root: string): string {
   return join(
     root,
-    "datasets",
+    kind,
     ...file.repo.split("/"),
     encodeURIComponent(file.revision),
     ...file.path.split("/"),
@@ -135,14 +189,53 @@ export function hubUrl(
   file: HubDataFile,
   env: Readonly<Record<string, string | undefined>> = processEnv(),
 ): string {
+  return urlOf("datasets", file, env);
+}
+
+/** The hub's download URL of a model repository's file: `<endpoint>/<org>/<name>/resolve/<revision>/<path>`. */
+export function modelHubUrl(
+  file: HubModelFile,
+  env: Readonly<Record<string, string | undefined>> = processEnv(),
+): string {
+  return urlOf("models", file, env);
+}
+
+function urlOf(
+  kind: RepoKind,
+  file: HubDataFile,
+  env: Readonly<Record<string, string | undefined>>,
+): string {
   const endpoint = (env.HF_ENDPOINT || "https://huggingface.co").replace(/\/+$/, "");
   const path = file.path.split("/").map(encodeURIComponent).join("/");
-  return `${endpoint}/datasets/${file.repo}/resolve/${encodeURIComponent(file.revision)}/${path}`;
+  const repo = kind === "datasets" ? `datasets/${file.repo}` : file.repo;
+  return `${endpoint}/${repo}/resolve/${encodeURIComponent(file.revision)}/${path}`;
 }
 
 /** The file as `hf://datasets/<repo>@<revision>/<path>`, the hub's own notation, for messages. */
 export function hubLabel(file: HubDataFile): string {
-  return `hf://datasets/${file.repo}@${file.revision}/${file.path}`;
+  return labelOf("datasets", file);
+}
+
+/** A model repository's file as `hf://<repo>@<revision>/<path>`, for messages. */
+export function modelHubLabel(file: HubModelFile): string {
+  return labelOf("models", file);
+}
+
+function labelOf(kind: RepoKind, file: HubDataFile): string {
+  return `hf://${kind === "datasets" ? "datasets/" : ""}${file.repo}@${file.revision}/${file.path}`;
+}
+
+/**
+ * A hub model id `org/name` or `org/name@revision` (default revision `main`) as repo and
+ * revision; null when `source` is not of that form.
+ *
+ * @example
+ * parseModelId("Qwen/Qwen2.5-0.5B-Instruct@7ae557604adf67be50417f59c2c2f167def9a775");
+ */
+export function parseModelId(source: string): { repo: string; revision: string } | null {
+  const m = /^([\w.-]+\/[\w.-]+)(?:@([^@\s]+))?$/.exec(source);
+  if (!m || m[1].split("/").some((s) => /^\.+$/.test(s))) return null;
+  return { repo: m[1], revision: m[2] ?? "main" };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -205,8 +298,8 @@ async function isFile(path: string): Promise<boolean> {
 async function download(
   url: string,
   label: string,
-  options: ResolveOptions & { token?: string },
-): Promise<Uint8Array> {
+  options: ResolveOptions & { token?: string; optional?: boolean; kind: RepoKind },
+): Promise<Uint8Array | null> {
   const headers: Record<string, string> = {};
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let res: Response;
@@ -216,14 +309,17 @@ async function download(
     throw new UsageError(
       `${label}: download from ${url} failed (${
         oneLine(e)
-      }); check the network, or go offline and give the file as the data path`,
+      }); check the network, or go offline and ${
+        options.kind === "datasets" ? "give the file as the data path" : "give a local model folder"
+      }`,
     );
   }
   if (!res.ok) {
     await res.body?.cancel();
+    if (res.status === 404 && options.optional) return null;
     throw new UsageError(
       `${label}: HTTP ${res.status} ${res.statusText} from ${url}${
-        httpHint(res.status, !!options.token)
+        httpHint(res.status, { hasToken: !!options.token, kind: options.kind })
       }`,
     );
   }
@@ -260,11 +356,12 @@ async function download(
   return bytes;
 }
 
-function httpHint(status: number, hasToken: boolean): string {
+function httpHint(status: number, o: { hasToken: boolean; kind: RepoKind }): string {
+  const what = o.kind === "datasets" ? "dataset" : "model";
   if (status === 401 || status === 403) {
-    return hasToken
-      ? "; HF_TOKEN has no access: accept the dataset's terms on its hub page, or check repo and revision"
-      : "; the dataset may be gated, private or misnamed: accept its terms on the hub and set HF_TOKEN";
+    return o.hasToken
+      ? `; HF_TOKEN has no access: accept the ${what}'s terms on its hub page, or check repo and revision`
+      : `; the ${what} may be gated, private or misnamed: accept its terms on the hub and set HF_TOKEN`;
   }
   if (status === 404) return "; check the repo, revision and path";
   return "";

@@ -1,11 +1,23 @@
 // Tests for lib/hub.ts against a loopback stand-in for the hub (Deno.serve on 127.0.0.1), with
-// the environment passed as an option so the machine's own HF_* variables never leak in.
+// the environment passed as an option so the machine's own HF_* variables never leak in: dataset
+// files and model repositories' files (their URLs, cache layout, optional files, offline).
 
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
 import { UsageError, ValidationError } from "./errors.ts";
 import { sha256Hex } from "./hash.ts";
-import { cachedPath, cacheRoot, hubLabel, hubUrl, resolveDataFile } from "./hub.ts";
+import {
+  cachedPath,
+  cacheRoot,
+  hubLabel,
+  hubUrl,
+  modelCachedPath,
+  modelHubLabel,
+  modelHubUrl,
+  parseModelId,
+  resolveDataFile,
+  resolveModelFile,
+} from "./hub.ts";
 import { readRecords } from "./records.ts";
 import { fixtureBytes } from "../tests/fixture_files.ts";
 
@@ -310,4 +322,70 @@ Deno.test("hub: URLs, labels, cache roots and malformed hub files", async () => 
       re,
     );
   }
+});
+
+Deno.test("hub models: <endpoint>/<org>/<name>/resolve/<rev>/<path> into <cache>/models/...", async () => {
+  const MODEL = { repo: "Qwen/Qwen2.5-0.5B", revision: "main", path: "config.json" };
+  const body = new TextEncoder().encode('{"model_type":"qwen2"}');
+  const hub = serveHub({ "/Qwen/Qwen2.5-0.5B/resolve/main/config.json": body });
+  try {
+    await withDirs(async (cacheDir) => {
+      const env = { HF_ENDPOINT: hub.endpoint, HF_TOKEN: "hf_x" };
+      const got = await resolveModelFile(MODEL, { cacheDir, env });
+      deepEqual(got, {
+        path: join(cacheDir, "models/Qwen/Qwen2.5-0.5B/main/config.json"),
+        sha256: await sha256Hex(body),
+        source: "download",
+        url: `${hub.endpoint}/Qwen/Qwen2.5-0.5B/resolve/main/config.json`,
+      });
+      deepEqual(hub.requests, [{
+        path: "/Qwen/Qwen2.5-0.5B/resolve/main/config.json",
+        auth: "Bearer hf_x",
+      }]);
+      // Cached: no request, even offline.
+      equal((await resolveModelFile(MODEL, { cacheDir, env, offline: true }))!.source, "cache");
+      equal(hub.requests.length, 1);
+      // An optional file the hub lacks is null; a required one is the 404 message.
+      const gen = { ...MODEL, path: "generation_config.json" };
+      equal(await resolveModelFile(gen, { cacheDir, env, optional: true }), null);
+      await rejectsWith(
+        resolveModelFile(gen, { cacheDir, env }),
+        UsageError,
+        /^hf:\/\/Qwen\/Qwen2\.5-0\.5B@main\/generation_config\.json: HTTP 404 /,
+        /check the repo, revision and path$/,
+      );
+      // Offline: optional and uncached is null, required is where to put it; no request.
+      const n = hub.requests.length;
+      equal(await resolveModelFile(gen, { cacheDir, env, offline: true, optional: true }), null);
+      await rejectsWith(
+        resolveModelFile(gen, { cacheDir, env: { ...env, HF_HUB_OFFLINE: "1" } }),
+        UsageError,
+        new RegExp(
+          `not in the cache and HF_HUB_OFFLINE/FORGETBENCH_OFFLINE is set; download ${hub.endpoint}/Qwen/Qwen2\\.5-0\\.5B/resolve/main/generation_config\\.json to .*models.Qwen.Qwen2\\.5-0\\.5B.main.generation_config\\.json or give a local model folder instead$`,
+        ),
+      );
+      equal(hub.requests.length, n);
+      deepEqual(await filesUnder(cacheDir), ["models/Qwen/Qwen2.5-0.5B/main/config.json"]);
+    });
+  } finally {
+    await hub.close();
+  }
+});
+
+Deno.test("hub models: ids, URLs, labels and cache paths", () => {
+  deepEqual(parseModelId("Qwen/Qwen2.5-0.5B-Instruct"), {
+    repo: "Qwen/Qwen2.5-0.5B-Instruct",
+    revision: "main",
+  });
+  deepEqual(parseModelId("meta-llama/Llama-3.2-1B@0123abc"), {
+    repo: "meta-llama/Llama-3.2-1B",
+    revision: "0123abc",
+  });
+  for (const bad of ["justname", "a/b/c", "../x", "a/..", "a/b@", "a/b@x y", "./models/x"]) {
+    equal(parseModelId(bad), null, bad);
+  }
+  const f = { repo: "org/m", revision: "refs/pr/1", path: "onnx/model.onnx" };
+  equal(modelHubUrl(f, {}), "https://huggingface.co/org/m/resolve/refs%2Fpr%2F1/onnx/model.onnx");
+  equal(modelHubLabel(f), "hf://org/m@refs/pr/1/onnx/model.onnx");
+  equal(modelCachedPath(f, "/c"), join("/c", "models/org/m/refs%2Fpr%2F1/onnx/model.onnx"));
 });

@@ -34,6 +34,8 @@ const EXTENSIONS = "expected .parquet, .jsonl, .ndjson or .json, the last three 
  * Reads every record of a `.parquet`, `.jsonl`/`.ndjson`, `.json` (an array of objects, or an
  * object with exactly one array field such as `{"data": [...]}`) or gzip'd `.jsonl.gz`/`.json.gz`
  * file. The format comes from the extension and is checked against the file's first bytes.
+ * A JSON or JSON Lines row that is an array of objects (a conversation) is read as an object
+ * keyed by position, `{"0": ..., "1": ...}`, as the Hugging Face `datasets` loader reads it.
  *
  * Parquet values come out as plain data: int64 as number where it is a safe integer (bigint
  * beyond ±2^53), structs as objects, lists as arrays, unannotated binary (image `bytes`) as
@@ -287,13 +289,14 @@ function parseJsonLines(
     } catch (e) {
       throw new ValidationError(`${path}:${i + 1}`, `not valid JSON (${oneLine(e)})`);
     }
-    if (!isRecord(value)) {
+    const record = asRecord(value);
+    if (!record) {
       throw new ValidationError(
         `${path}:${i + 1}`,
         `expected a JSON object, got ${describe(value)}`,
       );
     }
-    records.push(value);
+    records.push(record);
     lines.push(i + 1);
   }
   return { records, lines };
@@ -323,12 +326,27 @@ function parseJson(path: string, text: string): Record<string, unknown>[] {
   if (!Array.isArray(value)) {
     throw new ValidationError(path, `expected an array of objects, got ${describe(value)}`);
   }
-  value.forEach((v, i) => {
-    if (!isRecord(v)) {
+  return value.map((v, i) => {
+    const record = asRecord(v);
+    if (!record) {
       throw new ValidationError(`${path} row ${i}`, `expected a JSON object, got ${describe(v)}`);
     }
+    return record;
   });
-  return value as Record<string, unknown>[];
+}
+
+/**
+ * A row as a record: an object as it is; an array of objects (a conversation, as
+ * Open-Reasoner-Zero publishes each record: `[{"from": "human", ...}, {"from": "assistant", ...}]`)
+ * as an object keyed by position, `{"0": ..., "1": ...}`, which is how the Hugging Face
+ * `datasets` JSON loader reads it; anything else is not a record (null).
+ */
+function asRecord(v: unknown): Record<string, unknown> | null {
+  if (isRecord(v)) return v;
+  if (Array.isArray(v) && v.length > 0 && v.every(isRecord)) {
+    return Object.fromEntries(v.map((x, i) => [String(i), x]));
+  }
+  return null;
 }
 
 async function readParquet(path: string, bytes: Uint8Array): Promise<Record<string, unknown>[]> {

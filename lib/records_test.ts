@@ -231,3 +231,20 @@ Deno.test("requireFields: typed fields back, one-line errors naming the line or 
   throws(() => requireFields({ x: 1.5 }, { x: "integer" }, "w"), /is a fraction, expected integer/);
   throws(() => requireFields({ x: 2n ** 60n }, { x: "integer" }, "w"), /beyond ±2\^53 \(bigint\)/);
 });
+
+Deno.test("a row that is an array of objects (Open-Reasoner-Zero's conversations) is read as an object keyed by position", async () => {
+  const dir = await tempDir();
+  try {
+    const turns = [{ from: "human", value: "1+1?" }, {
+      from: "assistant",
+      ground_truth: { value: "2" },
+    }];
+    const want = { "0": turns[0], "1": turns[1] };
+    await Deno.writeTextFile(join(dir, "orz.json"), JSON.stringify([turns, turns]));
+    deepEqual((await readRecords(join(dir, "orz.json"))).records, [want, want]);
+    await Deno.writeTextFile(join(dir, "orz.jsonl"), `${JSON.stringify(turns)}\n`);
+    deepEqual((await readRecords(join(dir, "orz.jsonl"))).records, [want]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -9,6 +9,7 @@ import { parseLlamaConfig } from "./llama_io.ts";
 import { LlamaPolicy, loadLlamaPolicy } from "./llama_policy.ts";
 import { loadMlp, MlpPolicy } from "./mlp_policy.ts";
 import type { Policy, Request } from "./policy.ts";
+import { SAFETENSORS_DTYPES, type SafetensorsDtype } from "./safetensors.ts";
 import { TOKENIZERS } from "./tokenizer.ts";
 
 /** A recipe's model section, validated: the family id plus its own fields (plain JSON). */
@@ -99,48 +100,89 @@ const mlp: Family = {
   },
 };
 
+/** The stored dtypes a llama model section may name for saved checkpoints. */
+const SAVE_DTYPES: readonly string[] = SAFETENSORS_DTYPES;
+
 /**
  * The Llama/Qwen2 layout on jax-js: `config` (Hugging Face config.json fields) to start from
- * scratch, or `source` (a folder with config.json + model.safetensors); `tokenizer` names one of
- * models/tokenizer.ts TOKENIZERS.
+ * scratch with a named tokenizer (`tokenizer`, default "char"), or `source`, a Hugging Face
+ * Llama / Llama-3 / Qwen2 / Qwen2.5 checkpoint (a folder, or a hub id `org/name[@revision]`)
+ * whose own tokenizer is used unless `tokenizer: "char"` is named. `dtype` is the dtype saved
+ * checkpoints store ("F32", "BF16", "F16"; default as loaded, F32 from scratch); `chat: true`
+ * wraps prompts in the checkpoint tokenizer's chat template.
  */
 const llama: Family = {
   id: "llama",
   description: "Llama/Qwen2-layout language model on jax-js (trainable; choices and generate)",
   trainable: true,
   parse(raw, where) {
-    onlyFields(raw, ["family", "config", "source", "tokenizer"], where);
-    const tokenizer = str(raw, "tokenizer", where) ?? "char";
-    if (!TOKENIZERS[tokenizer]) {
-      throw new ValidationError(
-        `${where}.tokenizer`,
-        `unknown tokenizer '${tokenizer}' (known: ${Object.keys(TOKENIZERS).join(", ")})`,
-      );
-    }
+    onlyFields(raw, ["family", "config", "source", "tokenizer", "dtype", "chat"], where);
     const source = str(raw, "source", where);
     if ((raw.config === undefined) === (source === undefined)) {
       throw new ValidationError(where, "give either config (to start from scratch) or source");
     }
-    if (source) return { family: "llama", source, tokenizer };
+    const tokenizer = str(raw, "tokenizer", where);
+    if (tokenizer !== undefined && !TOKENIZERS[tokenizer]) {
+      throw new ValidationError(
+        `${where}.tokenizer`,
+        `unknown tokenizer '${tokenizer}' (known: ${
+          Object.keys(TOKENIZERS).join(", ")
+        }; leave it out to use the source checkpoint's own)`,
+      );
+    }
+    const dtype = str(raw, "dtype", where);
+    if (dtype !== undefined && !SAVE_DTYPES.includes(dtype)) {
+      throw new ValidationError(
+        `${where}.dtype`,
+        `must be one of ${
+          SAVE_DTYPES.join(", ")
+        } (the dtype saved checkpoints store), got '${dtype}'`,
+      );
+    }
+    if (raw.chat !== undefined && typeof raw.chat !== "boolean") {
+      throw new ValidationError(`${where}.chat`, "must be true or false");
+    }
+    if (raw.chat === true && (source === undefined || tokenizer !== undefined)) {
+      throw new ValidationError(
+        `${where}.chat`,
+        "chat formatting needs a source checkpoint's own tokenizer (no tokenizer field)",
+      );
+    }
+    const options = { ...(dtype ? { dtype } : {}), ...(raw.chat === true ? { chat: true } : {}) };
+    if (source) {
+      return { family: "llama", source, ...(tokenizer ? { tokenizer } : {}), ...options };
+    }
     const config = parseLlamaConfig(raw.config, `${where}.config`);
-    const tok = TOKENIZERS[tokenizer];
+    const name = tokenizer ?? "char", tok = TOKENIZERS[name];
     if (tok.vocabSize > config.vocab_size) {
       throw new ValidationError(
         `${where}.config.vocab_size`,
-        `${config.vocab_size} is below the ${tokenizer} tokenizer's ${tok.vocabSize} ids`,
+        `${config.vocab_size} is below the ${name} tokenizer's ${tok.vocabSize} ids`,
       );
     }
-    return { family: "llama", config, tokenizer };
+    return { family: "llama", config, tokenizer: name, ...options };
   },
   async open(spec, opts) {
+    if (typeof spec.source === "string") return await this.load(spec.source, spec, opts);
     await startEngine(opts.device);
-    const tokenizer = TOKENIZERS[spec.tokenizer as string];
-    if (typeof spec.source === "string") return await loadLlamaPolicy(spec.source, { tokenizer });
-    return LlamaPolicy.init(spec.config as never, { seed: opts.seed, tokenizer });
+    const p = LlamaPolicy.init(spec.config as never, {
+      seed: opts.seed,
+      tokenizer: TOKENIZERS[spec.tokenizer as string],
+    });
+    if (spec.dtype === undefined) return p;
+    return new LlamaPolicy(p.config, p.params, p.tokenizer, p.id, {
+      saveDtype: spec.dtype as SafetensorsDtype,
+    });
   },
   async load(dir, spec, opts) {
     await startEngine(opts.device);
-    return await loadLlamaPolicy(dir, { tokenizer: TOKENIZERS[spec.tokenizer as string] });
+    return await loadLlamaPolicy(dir, {
+      tokenizer: typeof spec.tokenizer === "string" ? TOKENIZERS[spec.tokenizer] : undefined,
+      chat: spec.chat === true,
+      saveDtype: spec.dtype as SafetensorsDtype | undefined,
+      cacheDir: opts.cacheDir,
+      offline: opts.offline,
+    });
   },
 };
 

@@ -5,6 +5,7 @@
 // (models/mlp_learner.ts: outputs are class indices) and the Llama (models/llama_learner.ts:
 // outputs are generated strings).
 
+import type { LoraOptions } from "./lora.ts";
 import type { Request } from "./policy.ts";
 
 /** An output a learner produces or is taught: a class index, or generated text. */
@@ -39,6 +40,17 @@ export interface LearnerOptions {
   readonly batches?: BatchOrder;
   /** Gradient clipping to this global norm (default: the family's). */
   readonly clipNorm?: number;
+  /**
+   * Train a LoRA adapter instead of every weight (models/lora.ts): the policy keeps the frozen
+   * base apart, the optimiser state covers the adapter only. Families without LoRA refuse it.
+   */
+  readonly lora?: LoraOptions;
+  /**
+   * Gradient accumulation: each step's batch is split into this many micro-batches whose
+   * gradients are combined before one optimiser update (default 1). Families without it refuse
+   * values above 1.
+   */
+  readonly accumulate?: number;
 }
 
 /** Rollouts of a batch: `outputs[k]` are the G samples for instance `idx[k]`. */

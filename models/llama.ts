@@ -1,12 +1,18 @@
-// A decoder-only transformer in the Llama layout (RMSNorm, RoPE in HF's rotate_half convention,
-// grouped-query causal attention, SwiGLU MLP, optional tied head, optional Qwen2 q/k/v biases) on
-// @jax-js/jax, for training tiny LMs in-process. Parameters are keyed by Hugging Face tensor names.
-// Scoring lives here too; KV-cached sampling is models/sampling.ts, built on the exported layers.
+// A decoder-only transformer in the Llama layout (RMSNorm, RoPE in HF's rotate_half convention
+// with Llama-3's optional frequency rescaling, grouped-query causal attention, SwiGLU MLP,
+// optional tied head, optional Qwen2 q/k/v biases) on @jax-js/jax, for training LMs in-process.
+// Parameters are keyed by Hugging Face tensor names. Scoring lives here too; KV-cached sampling is models/sampling.ts, built on the exported layers.
 
 import { jit, nn, numpy as np, tree } from "@jax-js/jax";
 import { UsageError, ValidationError } from "../lib/errors.ts";
 import { hashString, rng } from "../lib/rng.ts";
-import { type LlamaConfig, llamaWeightShapes, resolveLlamaConfig } from "./onnx/llama.ts";
+import {
+  type LlamaConfig,
+  llamaWeightShapes,
+  resolveLlamaConfig,
+  ropeInverseFrequencies,
+  type RopeScaling,
+} from "./onnx/llama.ts";
 
 /**
  * A Llama or Qwen2 architecture: the HF config fields of {@link LlamaConfig} plus which family
@@ -131,19 +137,23 @@ function arrayOf(data: ArrayLike<number>, o: { shape: number[]; dtype: np.DType 
 
 // ---- the forward pass (pure functions: they consume their Array arguments) ----
 
-/** cos/sin of the RoPE angles pos·θ^(−2k/D), k < D/2, duplicated to width D (HF's layout). */
+/**
+ * cos/sin of the RoPE angles pos·f_k, f_k = θ^(−2k/D) for k < D/2 (rescaled for Llama-3's
+ * rope_scaling), duplicated to width D (HF's layout).
+ */
 const ropeCache = new Map<string, { cos: Float64Array; sin: Float64Array }>();
 
 /** RoPE tables [n, D] computed in float64 on the host: wasm's sin/cos err by ~2e-5 at pos ~300. */
-function ropeTables(o: { n: number; d: number; theta: number }) {
+function ropeTables(o: { n: number; d: number; theta: number; scaling?: RopeScaling | null }) {
   const { n, d, theta } = o;
-  const key = `${n}:${d}:${theta}`;
+  const key = `${n}:${d}:${theta}:${JSON.stringify(o.scaling ?? null)}`;
   let t = ropeCache.get(key);
   if (!t) {
+    const inv = ropeInverseFrequencies({ head_dim: d, rope_theta: theta, rope_scaling: o.scaling });
     const cos = new Float64Array(n * d), sin = new Float64Array(n * d);
     for (let p = 0; p < n; p++) {
       for (let k = 0; k < d / 2; k++) {
-        const a = p / Math.pow(theta, (2 * k) / d);
+        const a = p * inv[k];
         cos[p * d + k] = cos[p * d + k + d / 2] = Math.cos(a);
         sin[p * d + k] = sin[p * d + k + d / 2] = Math.sin(a);
       }
@@ -162,15 +172,23 @@ export function oneHot(ids: np.Array, o: { n: number; dtype: np.DType }): np.Arr
 
 /**
  * cos and sin [Bc, T, 1, D] for positions [B, T] (one-hot rows of an n-row table: exact, works
- * under jit on every device), or for 0..T−1 when `positions` is absent (Bc = 1). Consumes
- * `positions`.
+ * under jit on every device), or for 0..T−1 when `positions` is absent (Bc = 1). `scaling` is the
+ * config's rope_scaling (Llama-3's frequency rescaling); callers must pass it for such configs.
+ * Consumes `positions`.
  */
 export function ropeFor(
   positions: np.Array | undefined,
-  dims: { n: number; t: number; d: number; theta: number; dtype: np.DType },
+  dims: {
+    n: number;
+    t: number;
+    d: number;
+    theta: number;
+    scaling?: RopeScaling | null;
+    dtype: np.DType;
+  },
 ): [np.Array, np.Array] {
   const { n, t, d, dtype } = dims;
-  const tab = ropeTables({ n, d, theta: dims.theta });
+  const tab = ropeTables({ n, d, theta: dims.theta, scaling: dims.scaling });
   const cos = arrayOf(tab.cos, { shape: [n, d], dtype });
   const sin = arrayOf(tab.sin, { shape: [n, d], dtype });
   if (!positions) {
@@ -317,6 +335,7 @@ function hiddenStates(params: LlamaParams, batch: TokenBatch, opts: ConfigOption
     t: T,
     d: c.head_dim,
     theta: c.rope_theta,
+    scaling: c.rope_scaling,
     dtype,
   });
   let allowed = np.tri(T, T, 0, { dtype: np.bool }).reshape([1, 1, 1, T, T]);

@@ -10,6 +10,11 @@
 //
 // π0 is the learner's `reference` (the pipeline passes the model at the start of the stage); it
 // also anchors the KL column of the step logs.
+//
+// `accumulate: k` cuts each step's batch into k micro-batches (SFT: instances; pg: instances with
+// their G rollouts), weighted by their share of the loss's normaliser, for one AdamW update
+// (models/optim.ts accumulate); k = 1 is the fused single step. `lora` trains an adapter
+// (models/lora.ts) attached to the policy, the base weights frozen and out of the optimiser.
 
 import { numpy as np, tree } from "@jax-js/jax";
 import { UsageError, ValidationError } from "../lib/errors.ts";
@@ -37,6 +42,14 @@ import {
 } from "./llama_losses.ts";
 import { cutAtStop, generationDone } from "./lm_encoding.ts";
 import type { LlamaPolicy } from "./llama_policy.ts";
+import {
+  checkLoraOptions,
+  loraModules,
+  type LoraParams,
+  loraScale,
+  type LoraState,
+  mergeLora,
+} from "./lora.ts";
 import { initTrainState, makeTrainStep, readScalars, type TrainStep } from "./optim.ts";
 import { sample } from "./sampling.ts";
 import { promptIds, type Tokenizer } from "./tokenizer.ts";
@@ -46,25 +59,56 @@ function bucket(n: number): number {
   return Math.ceil(n / 8) * 8;
 }
 
-type Step<B> = TrainStep<LlamaParams, B, Metrics>;
+// deno-lint-ignore no-explicit-any -- one cache for the full and the LoRA steps' parameter trees
+type Step<B> = TrainStep<any, B, Metrics>;
 
-// One compiled step per loss and architecture, shared by every session of the process.
+/** A LoRA step's batch: the frozen base weights travel with the data (not differentiated). */
+type LoraBatch<B> = { frozen: LlamaParams; data: B };
+
+// One compiled step per loss, architecture, clipping and adapter layout, shared by every session.
 const steps = new Map<string, Step<never>>();
 
-function stepFor<B>(kind: "sft" | "pg", policy: LlamaPolicy, clipNorm: number): Step<B> {
-  const config = policy.config;
-  const key = `${kind}:${clipNorm}:${JSON.stringify(config)}`;
+function stepFor<B>(
+  kind: "sft" | "pg",
+  policy: LlamaPolicy,
+  opts: { clipNorm: number; lora: LoraState | null },
+): Step<B> {
+  const { config } = policy, { clipNorm, lora } = opts;
+  const adapter = lora && {
+    modules: lora.modules,
+    scale: loraScale(lora.options),
+  };
+  const key = `${kind}:${clipNorm}:${JSON.stringify(config)}:${
+    adapter ? `${adapter.scale}:${adapter.modules.map((m) => m.module).join(",")}` : "full"
+  }`;
   let s = steps.get(key);
   if (!s) {
-    s = (kind === "sft"
-      ? makeTrainStep((p: LlamaParams, b: SftBatch) =>
-        sftLoss(p, b, { config }), { clipNorm })
-      : makeTrainStep((p: LlamaParams, b: GrpoBatch) => grpoLoss(p, b, { config }), {
-        clipNorm,
-      })) as unknown as Step<never>;
+    const loss = (p: LlamaParams, b: never) =>
+      kind === "sft"
+        ? sftLoss(p, b as SftBatch, { config })
+        : grpoLoss(p, b as GrpoBatch, { config });
+    s = (adapter
+      ? makeTrainStep(
+        (a: LoraParams, b: LoraBatch<never>) => loss(mergeLora(b.frozen, a, adapter), b.data),
+        { clipNorm },
+      )
+      : makeTrainStep(loss, { clipNorm })) as unknown as Step<never>;
     steps.set(key, s);
   }
   return s as unknown as Step<B>;
+}
+
+/**
+ * `n` indices in `k` contiguous micro-batches as even as possible (sizes differ by at most one;
+ * no empty ones).
+ */
+export function microBatches<T>(items: readonly T[], k: number): T[][] {
+  const out: T[][] = [], n = items.length, parts = Math.min(k, n);
+  for (let j = 0, at = 0; j < parts; j++) {
+    const size = Math.floor(n / parts) + (j < n % parts ? 1 : 0);
+    out.push(items.slice(at, at += size));
+  }
+  return out;
 }
 
 /** One instance as token ids: its prompt, the stop handling and the generation budget. */
@@ -91,6 +135,10 @@ function encodeInstance(inst: TrainInstance, tok: Tokenizer, i: number): Encoded
     };
   }
   if (r.kind === "choices") {
+    if (r.contexts) {
+      // One prompt per instance: a request scored pairwise (Winogrande) has no single prompt.
+      throw new ValidationError(`training instance ${i}`, "has one context per choice");
+    }
     const budget = Math.max(1, ...r.continuations.map((c) => tok.encode(c).length));
     return {
       text: r.context,
@@ -143,6 +191,14 @@ export function llamaLearner(
     throw new ValidationError("reference", "must be a Llama policy");
   }
   const clipNorm = opts.clipNorm ?? 1;
+  const accumulate = opts.accumulate ?? 1;
+  if (!Number.isInteger(accumulate) || accumulate < 1) {
+    throw new ValidationError("accumulate", `must be a positive integer, got ${accumulate}`);
+  }
+  if (opts.lora) {
+    checkLoraOptions(opts.lora, "lora");
+    loraModules(config, { targets: opts.lora.targets, where: "lora" });
+  }
   // SFT completions per labelling and item (the labelling's targets, one drawn per item), and
   // one padded length per labelling so that every SFT step runs one compiled program.
   const completions = new Map<string, { ids: number[][]; length: number }>();
@@ -179,33 +235,61 @@ export function llamaLearner(
     reward: (i, y) => instances[i].reward!(y as Target),
     batches: opts.batches,
     begin({ seed }): Session<string> {
-      let state = initTrainState(policy.params);
+      // LoRA: the adapter (fresh from the session's seed, or the one the policy already carries)
+      // is what the optimiser sees; full fine-tuning first merges any adapter into the weights.
+      const lora = opts.lora ? policy.attachLora(opts.lora, { seed, where: "lora" }) : null;
+      if (!lora) policy.mergeAndUnload();
+      // deno-lint-ignore no-explicit-any -- the full weights or the adapter's
+      let state = initTrainState<any>(lora ? lora.weights : policy.params);
       let calls = 0;
-      const sft = stepFor<SftBatch>("sft", policy, clipNorm);
-      const pg = stepFor<GrpoBatch>("pg", policy, clipNorm);
-      const take = (s: typeof state) => {
-        state = s;
-        policy.params = s.params;
+      const sft = stepFor<SftBatch>("sft", policy, { clipNorm, lora });
+      const pg = stepFor<GrpoBatch>("pg", policy, { clipNorm, lora });
+      /**
+       * One optimiser update on micro-batches weighted by their share of the loss's mean (one
+       * micro-batch of weight 1 is the plain fused step); the policy takes the new weights.
+       */
+      const update = async <B>(
+        step: Step<B>,
+        micro: readonly B[],
+        o: { lr: number; weights: readonly number[] },
+      ) => {
+        const batches = lora ? micro.map((data) => ({ frozen: tree.ref(lora.base), data })) : micro;
+        if (lora) {
+          // The step's forward builds its own merged weights: free the live copy meanwhile (the
+          // base stands in for it until setLoraWeights merges the new adapter).
+          tree.dispose(policy.params);
+          policy.params = tree.ref(lora.base);
+        }
+        const r = await step.accumulate(state, batches as B[], o);
+        state = r.state;
+        if (lora) policy.setLoraWeights(r.state.params);
+        else policy.params = r.state.params;
+        return r;
       };
       return {
         async sft(idx, { labelling, beta, lr }) {
           if (beta > 0 && !ref) throw new ValidationError("sft", "β > 0 needs a reference policy");
           const targets = completionsOf(labelling, seed);
-          const examples: Example[] = idx.map((i) => ({
-            prompt: encoded[i].prompt,
-            completion: targets.ids[i],
-          }));
-          const batch = sftBatch(examples, { length: targets.length, padId: tok.padId });
-          if (ref) {
-            batch.refLogProbs = referenceLogProbs(ref, batch, { config });
-            batch.beta = np.array(beta);
-          }
-          const tokens = examples.reduce((a, e) => a + e.completion.length, 0);
-          const r = await sft.step(state, batch, { lr });
-          take(r.state);
-          const m = await readScalars(r.aux);
+          const micro = microBatches(idx, accumulate).map((part) => {
+            const examples: Example[] = part.map((i) => ({
+              prompt: encoded[i].prompt,
+              completion: targets.ids[i],
+            }));
+            const batch = sftBatch(examples, { length: targets.length, padId: tok.padId });
+            if (ref) {
+              batch.refLogProbs = referenceLogProbs(ref, batch, { config });
+              batch.beta = np.array(beta);
+            }
+            return { batch, tokens: examples.reduce((a, e) => a + e.completion.length, 0) };
+          });
+          // The loss is a mean over target tokens: each micro-batch weighs its share of them.
+          const tokens = micro.reduce((a, m) => a + m.tokens, 0);
+          const weights = micro.map((m) => m.tokens / tokens);
+          const r = await update(sft, micro.map((m) => m.batch), { lr, weights });
+          let kl = 0;
+          for (const [k, aux] of r.aux.entries()) kl += weights[k] * (await readScalars(aux)).kl;
           // metrics.kl is the mean over target tokens; report the mean per-sequence sum.
-          return { loss: r.loss, kl: ref ? m.kl * tokens / idx.length : NaN };
+          return { loss: r.loss, kl: ref ? kl * tokens / idx.length : NaN };
         },
         async rollout(idx, g): Promise<Rollouts<string>> {
           const rowsOf = idx.flatMap((i) => Array<number>(g).fill(i));
@@ -256,18 +340,30 @@ export function llamaLearner(
             advantage: u.adv[k],
             ...(u.beta > 0 ? { refLogProbs: st.refLogProbs![k] } : {}),
           }));
-          const batch = grpoBatch(rollouts, {
-            clip: u.clip,
-            beta: u.beta,
-            normalization: u.normalization,
-            constant: genTokens,
-            length: rollLen,
-            padId: tok.padId,
-            keep: Array.from(u.mask, (m) => m > 0),
+          // Micro-batches of whole instances (their G rollouts together). The loss is a sum with
+          // weights normalised over the kept rollouts, so each micro-batch weighs its share of
+          // them; micro-batches with none kept carry no gradient and are skipped.
+          const g = ro.outputs[0]?.length ?? 1;
+          const parts = microBatches(ro.idx.map((_, k) => k), accumulate).map((ks) => {
+            const rows = ks.flatMap((k) => Array.from({ length: g }, (_, j) => k * g + j));
+            return { rows, kept: rows.filter((r) => u.mask[r] > 0).length };
           });
-          const r = await pg.step(state, batch, { lr: u.lr });
-          take(r.state);
-          tree.dispose(r.aux);
+          const kept = parts.reduce((a, p) => a + p.kept, 0);
+          const used = kept > 0 && parts.length > 1 ? parts.filter((p) => p.kept > 0) : parts;
+          const micro = used.map((p) =>
+            grpoBatch(p.rows.map((r) => rollouts[r]), {
+              clip: u.clip,
+              beta: u.beta,
+              normalization: u.normalization,
+              constant: genTokens,
+              length: rollLen,
+              padId: tok.padId,
+              keep: p.rows.map((r) => u.mask[r] > 0),
+            })
+          );
+          const weights = used.map((p) => kept > 0 ? p.kept / kept : 1 / used.length);
+          const r = await update(pg, micro, { lr: u.lr, weights });
+          tree.dispose(r.aux as Metrics[]);
           return { loss: r.loss };
         },
         dispose() {

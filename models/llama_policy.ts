@@ -20,8 +20,27 @@ import {
   scoreKl,
   type TokenBatch,
 } from "./llama.ts";
-import { loadLlama, saveLlama } from "./llama_io.ts";
+import type {
+  CheckpointFile,
+  CheckpointOrigin,
+  GenerationDefaults,
+  SourceOptions,
+} from "./checkpoint.ts";
+import { checkpointDtype, loadLlama, saveLlama } from "./llama_io.ts";
 import { llamaLearner } from "./llama_learner.ts";
+import {
+  adapterParams,
+  checkLoraOptions,
+  initLora,
+  loadLoraAdapter,
+  loraModules,
+  type LoraOptions,
+  type LoraParams,
+  type LoraState,
+  mergedWeights,
+  sameLoraOptions,
+  saveLoraAdapter,
+} from "./lora.ts";
 import { cutAtStop, encodePair, generationDone, windowInput } from "./lm_encoding.ts";
 import type {
   ChoicesRequest,
@@ -33,8 +52,10 @@ import type {
   Request,
   RunOptions,
 } from "./policy.ts";
+import { choicePairs } from "./policy.ts";
 import { sample } from "./sampling.ts";
-import { promptIds, type Tokenizer } from "./tokenizer.ts";
+import type { SafetensorsDtype } from "./safetensors.ts";
+import { loadHfTokenizer, promptIds, type Tokenizer, withChat } from "./tokenizer.ts";
 
 /** Default requests (or continuations) per forward pass. */
 const DEFAULT_BATCH = 32;
@@ -57,6 +78,18 @@ function loglikProgram(config: LlamaModelConfig) {
   );
 }
 
+/** Where a policy's weights came from, and how to save them. */
+export interface LlamaPolicyOptions {
+  /** The checkpoint it was loaded from: save() writes the same layout, dtypes and files. */
+  readonly origin?: CheckpointOrigin;
+  /** generation_config.json's defaults (eos/bos/pad ids, temperature, top_p, ...). */
+  readonly generation?: GenerationDefaults;
+  /** Every file read with its sha256, for manifests. */
+  readonly files?: readonly CheckpointFile[];
+  /** The dtype save() stores tensors in (default: as loaded; F32 for a fresh model). */
+  readonly saveDtype?: SafetensorsDtype;
+}
+
 /** A Llama-layout language model on jax-js. Sessions of its learners replace `params`. */
 export class LlamaPolicy implements Policy {
   readonly family = "llama";
@@ -77,8 +110,24 @@ export class LlamaPolicy implements Policy {
     params: LlamaParams,
     readonly tokenizer: Tokenizer,
     readonly id: string,
+    readonly checkpoint: LlamaPolicyOptions = {},
   ) {
     this.params = params;
+  }
+
+  /** The stored dtype of the checkpoint it was loaded from (F32 for a fresh model). */
+  get dtype(): SafetensorsDtype {
+    return this.checkpoint.origin ? checkpointDtype(this.checkpoint.origin.dtypes) : "F32";
+  }
+
+  /** generation_config.json's defaults of the checkpoint it was loaded from ({} if none). */
+  get generation(): GenerationDefaults {
+    return this.checkpoint.generation ?? {};
+  }
+
+  /** Every checkpoint file it was loaded from, with its sha256 (empty for a fresh model). */
+  get files(): readonly CheckpointFile[] {
+    return this.checkpoint.files ?? [];
   }
 
   /** A freshly initialised model (HF's initialisation from `seed`). */
@@ -123,7 +172,10 @@ export class LlamaPolicy implements Policy {
     return out;
   }
 
-  /** Σ log p(continuation | context) of every continuation, with lm-eval's tokenisation. */
+  /**
+   * Σ log p(continuation | context) of every continuation (after its own context where the
+   * request has `contexts`), with lm-eval's tokenisation.
+   */
   async #loglikelihoods(
     requests: readonly ChoicesRequest[],
     opts: RunOptions,
@@ -131,8 +183,8 @@ export class LlamaPolicy implements Policy {
     const tok = this.tokenizer, maxLength = this.config.max_position_embeddings;
     const prefixId = tok.bosId ?? tok.eosId ?? 0;
     const rows = requests.flatMap((r) =>
-      r.continuations.map((continuation) => {
-        const pair = encodePair({ context: r.context, continuation }, {
+      choicePairs(r).map((p) => {
+        const pair = encodePair(p, {
           encode: (t) => tok.encode(t),
           prefixId,
           addBos: tok.addBos,
@@ -273,16 +325,102 @@ export class LlamaPolicy implements Policy {
     return llamaLearner(this, instances, opts) as Learner<Target>;
   }
 
-  clone(): LlamaPolicy {
-    return new LlamaPolicy(this.config, tree.ref(this.params), this.tokenizer, this.id);
+  // ---- LoRA (models/lora.ts): an attached adapter keeps the frozen base weights apart, and
+  // `params` holds the merged weights W + (alpha/r)·B·A that every forward pass uses, so
+  // evaluation, sampling, KL and save() see the adapted model unchanged. ----
+
+  /** The attached LoRA adapter, or null. */
+  lora: LoraState | null = null;
+
+  /**
+   * Attaches a fresh adapter (PEFT's initialisation from `seed`: B = 0, so the model is
+   * unchanged), or keeps the attached one when its options are the same. `where` names the
+   * options in errors.
+   */
+  attachLora(options: LoraOptions, opts: { seed: number; where?: string }): LoraState {
+    const where = opts.where ?? "lora";
+    checkLoraOptions(options, where);
+    const modules = loraModules(this.config, { targets: options.targets, where });
+    if (this.lora) {
+      if (sameLoraOptions(this.lora.options, options)) return this.lora;
+      throw new ValidationError(
+        where,
+        `the model already carries a LoRA adapter of r ${this.lora.options.rank} on ${
+          this.lora.options.targets.join(", ")
+        }; merge it first (mergeAndUnload)`,
+      );
+    }
+    const weights = initLora(modules, { rank: options.rank, seed: opts.seed });
+    this.lora = { options, modules, base: this.params, weights };
+    this.params = tree.ref(this.params); // B = 0: the merged weights are the base's
+    return this.lora;
   }
 
-  /** Writes a Hugging Face folder: config.json and model.safetensors (models/llama_io.ts). */
+  /** Takes over new adapter weights (a training step's) and recomputes the merged weights. */
+  setLoraWeights(weights: LoraParams): void {
+    if (!this.lora) throw new ValidationError("lora", "no adapter is attached");
+    this.lora.weights = weights;
+    const old = this.params;
+    this.params = mergedWeights(this.lora, { config: this.config });
+    tree.dispose(old);
+  }
+
+  /** Keeps the merged weights as the model's own and drops the adapter (PEFT's merge_and_unload). */
+  mergeAndUnload(): void {
+    if (!this.lora) return;
+    tree.dispose([this.lora.base, this.lora.weights]);
+    this.lora = null;
+  }
+
+  /**
+   * Writes the attached adapter as a PEFT folder (adapter_config.json,
+   * adapter_model.safetensors); `baseModel` is its base_model_name_or_path. save() writes the
+   * merged model instead.
+   */
+  async saveAdapter(dir: string, opts: { baseModel: string }): Promise<void> {
+    if (!this.lora) throw new ValidationError(dir, "the model has no LoRA adapter to save");
+    await saveLoraAdapter(dir, { ...this.lora, baseModel: opts.baseModel });
+  }
+
+  /** Attaches the adapter of a PEFT folder (models/lora.ts loadLoraAdapter) to this model. */
+  async loadAdapter(dir: string): Promise<void> {
+    if (this.lora) throw new ValidationError(dir, "the model already carries a LoRA adapter");
+    const loaded = await loadLoraAdapter(dir);
+    const { modules, weights } = adapterParams(loaded, {
+      config: this.config,
+      where: `${dir}/adapter_model.safetensors`,
+    });
+    this.lora = { options: loaded.options, modules, base: this.params, weights };
+    this.params = mergedWeights(this.lora, { config: this.config });
+  }
+
+  clone(): LlamaPolicy {
+    const c = new LlamaPolicy(
+      this.config,
+      tree.ref(this.params),
+      this.tokenizer,
+      this.id,
+      this.checkpoint,
+    );
+    const l = this.lora;
+    c.lora = l && { ...l, base: tree.ref(l.base), weights: tree.ref(l.weights) };
+    return c;
+  }
+
+  /**
+   * Writes a Hugging Face folder (models/llama_io.ts saveLlama): a model loaded from a checkpoint
+   * in the layout it came in (its config.json and generation_config.json, tensors in their
+   * stored dtypes or `saveDtype`, sharded with an index if it was) with its tokenizer files; a
+   * fresh model as config.json and a float32 model.safetensors.
+   */
   async save(dir: string): Promise<void> {
-    const tok = this.tokenizer;
+    const tok = this.tokenizer, { origin, saveDtype } = this.checkpoint;
     await saveLlama(dir, {
       config: this.config,
       params: this.params,
+      origin,
+      dtype: saveDtype,
+      tokenizerFiles: tok.files,
       extra: {
         bos_token_id: tok.bosId,
         eos_token_id: tok.eosId,
@@ -294,6 +432,7 @@ export class LlamaPolicy implements Policy {
 
   dispose(): Promise<void> {
     tree.dispose(this.params);
+    this.mergeAndUnload();
     return Promise.resolve();
   }
 }
@@ -304,11 +443,55 @@ function asLlama(p: unknown, what: string): LlamaPolicy {
   return p;
 }
 
-/** Reads a folder written by LlamaPolicy.save (or a float32 HF Llama/Qwen2 checkpoint). */
+/** How {@link loadLlamaPolicy} reads a checkpoint. */
+export interface LoadPolicyOptions extends SourceOptions {
+  /** The tokenizer; default: the checkpoint's own (tokenizer.json through transformers.js). */
+  readonly tokenizer?: Tokenizer;
+  /** Wrap prompts in the tokenizer's chat template (models/tokenizer.ts withChat). */
+  readonly chat?: boolean;
+  /** The dtype save() stores tensors in (default: as loaded). */
+  readonly saveDtype?: SafetensorsDtype;
+  /** Names the settings in errors (default "model"). */
+  readonly where?: string;
+}
+
+/**
+ * Reads a Hugging Face Llama / Llama-3 / Qwen2 / Qwen2.5 checkpoint, from a folder (one written
+ * by LlamaPolicy.save included) or a hub id `org/name[@revision]`, with its own tokenizer unless
+ * one is given; the policy records the checkpoint's layout, stored dtype, generation defaults and
+ * every file read with its sha256.
+ *
+ * @example
+ * const policy = await loadLlamaPolicy("Qwen/Qwen2.5-0.5B-Instruct", { offline: true });
+ */
 export async function loadLlamaPolicy(
-  dir: string,
-  opts: { tokenizer: Tokenizer },
+  source: string,
+  opts: LoadPolicyOptions = {},
 ): Promise<LlamaPolicy> {
-  const { config, params } = await loadLlama(dir);
-  return new LlamaPolicy(config, params, opts.tokenizer, dir);
+  const where = opts.where ?? "model";
+  const { config, params, checkpoint } = await loadLlama(source, {
+    ...opts,
+    tokenizer: opts.tokenizer === undefined,
+  });
+  try {
+    let tokenizer = opts.tokenizer ??
+      await loadHfTokenizer(checkpoint.tokenizerFiles, { name: source, where: checkpoint.dir });
+    if (tokenizer.vocabSize > config.vocab_size) {
+      throw new ValidationError(
+        checkpoint.files.find((f) => f.name === "config.json")!.path,
+        `field 'vocab_size' ${config.vocab_size} is below the ${tokenizer.name} tokenizer's ${tokenizer.vocabSize} ids`,
+      );
+    }
+    if (opts.chat) tokenizer = withChat(tokenizer, `${where}.chat`);
+    const { configJson, generationJson, dtypes, weightMap } = checkpoint;
+    return new LlamaPolicy(config, params, tokenizer, source, {
+      origin: { source, configJson, generationJson, dtypes, weightMap },
+      generation: checkpoint.generation,
+      files: checkpoint.files,
+      saveDtype: opts.saveDtype,
+    });
+  } catch (e) {
+    tree.dispose(params);
+    throw e;
+  }
 }

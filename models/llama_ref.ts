@@ -1,27 +1,60 @@
 // An independent float64 Llama forward pass in plain TypeScript (RMSNorm, RoPE with HF's
-// rotate_half convention, grouped-query causal attention, SwiGLU, lm_head): the reference the
-// ONNX export and the transformers.js backend are tested against. Written for clarity, not speed.
+// rotate_half convention and Llama-3's frequency rescaling, grouped-query causal attention with
+// Qwen2's optional q/k/v biases, SwiGLU, lm_head): the reference the jax-js model, the ONNX export,
+// the transformers.js backend and loaded checkpoints are tested against. It shares no code with
+// them but the config type, and is written for clarity, not speed.
 
 import { type LlamaConfig, type LlamaWeights, resolveLlamaConfig } from "./onnx/llama.ts";
 
-function get(weights: LlamaWeights, name: string): Float32Array {
-  const w = weights instanceof Map
+function find(weights: LlamaWeights, name: string): Float32Array | undefined {
+  return weights instanceof Map
     ? weights.get(name)
     : (weights as Record<string, Float32Array>)[name];
+}
+
+function get(weights: LlamaWeights, name: string): Float32Array {
+  const w = find(weights, name);
   if (!w) throw new Error(`llama_ref: missing weight ${name}`);
   return w;
 }
 
-/** y = W x for HF Linear W [out, in]. */
-function linear(w: Float32Array, x: Float64Array, out: number): Float64Array {
+/** y = W x (+ b) for HF Linear W [out, in] and optional bias b [out]. */
+function linear(w: Float32Array, x: Float64Array, out: number, b?: Float32Array): Float64Array {
   const inp = x.length;
   const y = new Float64Array(out);
   for (let o = 0; o < out; o++) {
-    let s = 0;
+    let s = b ? b[o] : 0;
     for (let i = 0; i < inp; i++) s += w[o * inp + i] * x[i];
     y[o] = s;
   }
   return y;
+}
+
+/**
+ * RoPE's per-pair angle rates for head width d: theta^(−2k/d), and with Llama-3's rope_scaling
+ * the piecewise rescaling of Meta's reference (apply_scaling in llama/model.py, HF's
+ * _compute_llama3_parameters): wavelength λ = 2π/f; λ < L/high kept, λ > L/low divided by
+ * factor, otherwise (1 − s)·f/factor + s·f with s = (L/λ − low)/(high − low), L the original
+ * context length.
+ */
+function angleRates(c: LlamaConfig, d: number): number[] {
+  const rates: number[] = [];
+  for (let k = 0; k < d / 2; k++) {
+    const f = 1 / Math.pow(c.rope_theta, (2 * k) / d);
+    const s = c.rope_scaling;
+    if (!s) {
+      rates.push(f);
+      continue;
+    }
+    const L = s.original_max_position_embeddings, wavelen = (2 * Math.PI) / f;
+    if (wavelen < L / s.high_freq_factor) rates.push(f);
+    else if (wavelen > L / s.low_freq_factor) rates.push(f / s.factor);
+    else {
+      const smooth = (L / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+      rates.push((1 - smooth) * (f / s.factor) + smooth * f);
+    }
+  }
+  return rates;
 }
 
 function rmsNorm(x: Float64Array, w: Float32Array, eps: number): Float64Array {
@@ -31,12 +64,12 @@ function rmsNorm(x: Float64Array, w: Float32Array, eps: number): Float64Array {
   return x.map((v, i) => v * inv * w[i]);
 }
 
-/** Rotates each head's [x1, x2] halves: x·cos + [-x2, x1]·sin, angle pos·theta^(-2k/D). */
-function rope(x: Float64Array, heads: number, d: number, pos: number, theta: number): void {
-  const half = d / 2;
+/** Rotates each head's [x1, x2] halves: x·cos + [-x2, x1]·sin, angle pos·rates[k]. */
+function rope(x: Float64Array, heads: number, pos: number, rates: readonly number[]): void {
+  const half = rates.length, d = 2 * half;
   for (let h = 0; h < heads; h++) {
     for (let k = 0; k < half; k++) {
-      const angle = pos / Math.pow(theta, (2 * k) / d);
+      const angle = pos * rates[k];
       const c = Math.cos(angle), s = Math.sin(angle);
       const a = x[h * d + k], b = x[h * d + k + half];
       x[h * d + k] = a * c - b * s;
@@ -81,6 +114,7 @@ export function llamaLogitsFromEmbeds(
   const H = c.hidden_size, D = c.head_dim, NH = c.num_attention_heads;
   const KV = c.num_key_value_heads, G = NH / KV, V = c.vocab_size, n = embeds.length;
   const embed = get(weights, "model.embed_tokens.weight");
+  const rates = angleRates(c, D);
   let xs: Float64Array[] = embeds.map((e) => {
     if (e.length !== H) throw new Error(`llama_ref: embedding of width ${e.length}, want ${H}`);
     return Float64Array.from(e);
@@ -90,13 +124,20 @@ export function llamaLogitsFromEmbeds(
     const qs: Float64Array[] = [], ks: Float64Array[] = [], vs: Float64Array[] = [];
     for (let t = 0; t < n; t++) {
       const xn = rmsNorm(xs[t], get(weights, `${p}.input_layernorm.weight`), c.rms_norm_eps);
-      const q = linear(get(weights, `${p}.self_attn.q_proj.weight`), xn, NH * D);
-      const k = linear(get(weights, `${p}.self_attn.k_proj.weight`), xn, KV * D);
-      rope(q, NH, D, t, c.rope_theta);
-      rope(k, KV, D, t, c.rope_theta);
+      // Biases where the checkpoint has them (Qwen2; Llama with attention_bias).
+      const proj = (n: string, out: number) =>
+        linear(
+          get(weights, `${p}.self_attn.${n}.weight`),
+          xn,
+          out,
+          find(weights, `${p}.self_attn.${n}.bias`),
+        );
+      const q = proj("q_proj", NH * D), k = proj("k_proj", KV * D);
+      rope(q, NH, t, rates);
+      rope(k, KV, t, rates);
       qs.push(q);
       ks.push(k);
-      vs.push(linear(get(weights, `${p}.self_attn.v_proj.weight`), xn, KV * D));
+      vs.push(proj("v_proj", KV * D));
     }
     const next: Float64Array[] = [];
     for (let t = 0; t < n; t++) {

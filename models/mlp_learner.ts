@@ -83,6 +83,13 @@ export function mlpLearner(
   opts: LearnerOptions,
 ): Learner<number> {
   if (instances.length === 0) throw new ValidationError("mlp learner", "no training instances");
+  if (opts.lora) throw new ValidationError("lora", "the mlp family has no LoRA (llama has)");
+  if ((opts.accumulate ?? 1) !== 1) {
+    throw new ValidationError(
+      "accumulate",
+      `the mlp family trains whole batches only, got ${opts.accumulate} (llama accumulates)`,
+    );
+  }
   const c = policy.config.classes, dim = policy.config.inputDim;
   const x = stackInputs(requestsOf(instances), dim);
   const ref = opts.reference === undefined ? undefined : asMlp(opts.reference, "reference");

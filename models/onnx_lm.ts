@@ -22,6 +22,7 @@ import {
 import { UsageError, ValidationError } from "../lib/errors.ts";
 import { cutAtStop, encodePair, windowInput } from "./lm_encoding.ts";
 import type { GenerateRequest, ImageInput, Output, Policy, Request, RunOptions } from "./policy.ts";
+import { choicePairs, type ChoicesRequest } from "./policy.ts";
 
 /** Score `continuation` given `context`: Σ log p(continuation tokens | context). */
 export interface LoglikRequest {
@@ -343,10 +344,8 @@ export class OnnxLm implements Policy {
       throw new ValidationError(`model ${this.id}`, "answers choices and generate requests only");
     }
     if (choices.length > 0) {
-      const flat = choices.flatMap((i) => {
-        const r = requests[i] as Extract<Request, { kind: "choices" }>;
-        return r.continuations.map((continuation) => ({ context: r.context, continuation }));
-      });
+      // Each continuation after its context (its own one where the request has `contexts`).
+      const flat = choices.flatMap((i) => choicePairs(requests[i] as ChoicesRequest));
       const res = await this.loglikelihood(flat, opts);
       let k = 0;
       for (const i of choices) {

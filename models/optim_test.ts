@@ -9,7 +9,7 @@
 //   θ ← θ·(1 − lr·λ);  m ← β1·m + (1 − β1)·g;  v ← β2·v + (1 − β2)·g²
 //   θ ← θ − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε)      with β1 0.9, β2 0.999, ε 1e-8.
 
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { numpy as np, tree } from "@jax-js/jax";
 import { startEngine } from "./engine.ts";
 import {
@@ -278,5 +278,146 @@ Deno.test(
     deepEqual(await read(s.params), await read(arrays(START)));
     disposeTrainState(s);
     deepEqual(await readScalars({ a: np.array(1.5), b: np.array(-2) }), { a: 1.5, b: -2 });
+  },
+);
+
+/** Row targets [n, ...shape] per parameter: the batch of a loss that is a mean over rows. */
+type Rows = { w: np.Array; b: np.Array; k: np.Array };
+
+function rowTargets(rows: readonly Plain[]): Rows {
+  const stack = (n: Name) =>
+    np.array(Float32Array.from(rows.flatMap((r) => r[n]))).reshape([rows.length, ...SHAPES[n]]);
+  return { w: stack("w"), b: stack("b"), k: stack("k") };
+}
+
+/** L = mean over rows i of ½ Σ (θ − target_i)²: ∂L/∂θ = θ − mean_i target_i. Aux: Σ w. */
+function meanQuadratic(p: P, t: Rows): [np.Array, { wSum: np.Array }] {
+  const wSum = p.w.ref.sum();
+  const n = t.w.shape[0];
+  const sq = (a: np.Array, b: np.Array) =>
+    np.square(a.reshape([1, ...a.shape]).sub(b)).reshape([n, -1]).sum(-1);
+  const perRow = sq(p.w, t.w).add(sq(p.b, t.b)).add(sq(p.k, t.k)).mul(0.5);
+  return [perRow.mean(), { wSum }];
+}
+
+/** Six rows of targets, deterministic. */
+const ROWS: Plain[] = Array.from({ length: 6 }, (_, i) => ({
+  w: [0.3 * i, -0.2, 0.1 * i - 0.4, 0.5],
+  b: [i % 2 ? 1 : -1, 0.25 * i],
+  k: [0.1, -0.1 * i, 0.7, i / 3],
+}));
+
+Deno.test(
+  "accumulate: k micro-batches of a mean loss equal one step on the whole batch",
+  opts,
+  async () => {
+    await startEngine("wasm");
+    for (const clipNorm of [undefined, 1]) {
+      const step = makeTrainStep(meanQuadratic, { weightDecay: 0.1, clipNorm });
+      let whole: TrainState<P> = initTrainState(arrays(START));
+      let acc2: TrainState<P> = initTrainState(arrays(START));
+      let acc3: TrainState<P> = initTrainState(arrays(START));
+      let uneven: TrainState<P> = initTrainState(arrays(START));
+      let worst = 0;
+      for (const lr of [0.05, 0.1, 0.02]) {
+        const w = await step.step(whole, rowTargets(ROWS), { lr });
+        whole = w.state;
+        // Equal halves and thirds: the mean of the micro-batch means is the whole mean.
+        const a2 = await step.accumulate(acc2, [
+          rowTargets(ROWS.slice(0, 3)),
+          rowTargets(ROWS.slice(3)),
+        ], {
+          lr,
+        });
+        acc2 = a2.state;
+        const thirds = [0, 2, 4].map((s) => rowTargets(ROWS.slice(s, s + 2)));
+        const a3 = await step.accumulate(acc3, thirds, { lr });
+        acc3 = a3.state;
+        // Unequal micro-batches (1 and 5 rows) weighted by their share of the rows.
+        const u = await step.accumulate(
+          uneven,
+          [rowTargets(ROWS.slice(0, 1)), rowTargets(ROWS.slice(1))],
+          { lr, weights: [1 / 6, 5 / 6] },
+        );
+        uneven = u.state;
+        for (const r of [a2, a3, u]) {
+          ok(Math.abs(r.loss - w.loss) < 1e-5 * Math.max(1, w.loss), `loss ${r.loss} vs ${w.loss}`);
+          ok(Math.abs(r.gradNorm - w.gradNorm) < 1e-5, `gradNorm ${r.gradNorm} vs ${w.gradNorm}`);
+        }
+        equal(a3.aux.length, 3);
+        const wSum = (await readScalars(w.aux)).wSum;
+        for (const a of a3.aux) equal((await readScalars(a)).wSum, wSum, "aux before the update");
+        tree.dispose([a2.aux, u.aux]);
+        const want = await read(whole.params);
+        for (const s of [acc2, acc3, uneven]) {
+          const got = await read(s.params);
+          for (const n of NAMES) {
+            got[n].forEach((x, j) => (worst = Math.max(worst, Math.abs(x - want[n][j]))));
+          }
+        }
+      }
+      equal(acc2.t, 3);
+      ok(worst < 1e-6, `clipNorm ${clipNorm}: max |accumulated − whole| = ${worst}`);
+      step.dispose();
+      for (const s of [whole, acc2, acc3, uneven]) disposeTrainState(s);
+    }
+  },
+);
+
+Deno.test(
+  "accumulate: one micro-batch is step() bit for bit; weights must match the micro-batches",
+  opts,
+  async () => {
+    await startEngine("wasm");
+    const step = makeTrainStep(meanQuadratic, { clipNorm: 1 });
+    let a: TrainState<P> = initTrainState(arrays(START));
+    let b: TrainState<P> = initTrainState(arrays(START));
+    for (const lr of [0.1, 0.05]) {
+      const r1 = await step.step(a, rowTargets(ROWS), { lr });
+      const r2 = await step.accumulate(b, [rowTargets(ROWS)], { lr });
+      a = r1.state;
+      b = r2.state;
+      equal(r2.loss, r1.loss);
+      equal(r2.gradNorm, r1.gradNorm);
+      tree.dispose([r1.aux, r2.aux]);
+      deepEqual(await read(b.params), await read(a.params));
+      deepEqual(await read(b.m), await read(a.m));
+      deepEqual(await read(b.v), await read(a.v));
+    }
+    const state = initTrainState(arrays(START));
+    await rejects(
+      () => step.accumulate(state, [rowTargets(ROWS)], { lr: 0.1, weights: [0.5, 0.5] }),
+      /accumulate: 1 micro-batches with 2 finite weights/,
+    );
+    step.dispose();
+    for (const s of [a, b, state]) disposeTrainState(s);
+  },
+);
+
+Deno.test(
+  "accumulate: the step's learning rate applies once per update (lr 0 moves nothing)",
+  opts,
+  async () => {
+    await startEngine("wasm");
+    const step = makeTrainStep(meanQuadratic, { weightDecay: 0.5 });
+    const halves = () => [rowTargets(ROWS.slice(0, 3)), rowTargets(ROWS.slice(3))];
+    const r0 = await step.accumulate(initTrainState(arrays(START)), halves(), { lr: 0 });
+    deepEqual(await read(r0.state.params), await read(arrays(START)));
+    equal(r0.state.t, 1);
+    tree.dispose(r0.aux);
+    // A schedule's next lr on the same state: one AdamW step of that size, bias-corrected for t=2.
+    const whole = await step.step(
+      initTrainState(arrays(START)),
+      rowTargets(ROWS),
+      { lr: 0 },
+    );
+    const a = await step.accumulate(r0.state, halves(), { lr: 0.05 });
+    const w = await step.step(whole.state, rowTargets(ROWS), { lr: 0.05 });
+    const pa = await read(a.state.params), pw = await read(w.state.params);
+    for (const n of NAMES) closeAll(pa[n], pw[n], 1e-6, `t=2 ${n}`);
+    tree.dispose([a.aux, w.aux, whole.aux]);
+    step.dispose();
+    disposeTrainState(a.state);
+    disposeTrainState(w.state);
   },
 );

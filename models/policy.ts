@@ -24,8 +24,42 @@ export interface ClassifyRequest {
  */
 export interface ChoicesRequest {
   readonly kind: "choices";
+  /** What every continuation is scored after; with `contexts`, only the prompt shown. */
   readonly context: string;
   readonly continuations: readonly string[];
+  /**
+   * One context per continuation, scored pairwise: continuation i after contexts[i] (lm-eval's
+   * multiple-input tasks, e.g. Winogrande, where each option fills the blank of its own context
+   * and the same rest of the sentence is scored after each). Same length as `continuations`.
+   */
+  readonly contexts?: readonly string[];
+}
+
+/**
+ * The (context, continuation) pairs a choices request is scored on, in continuation order: every
+ * continuation after `context`, or continuation i after `contexts[i]`. Every family scores
+ * choices through this, so none can forget per-continuation contexts.
+ *
+ * Throws RangeError when `contexts` and `continuations` differ in length.
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * const r = { kind: "choices", context: "_ sat.", contexts: ["A", "B"], continuations: [" sat.", " sat."] } as const;
+ * deepEqual(choicePairs(r).map((p) => p.context), ["A", "B"]);
+ * ```
+ */
+export function choicePairs(r: ChoicesRequest): { context: string; continuation: string }[] {
+  const { contexts, continuations } = r;
+  if (contexts === undefined) {
+    return continuations.map((continuation) => ({ context: r.context, continuation }));
+  }
+  if (contexts.length !== continuations.length) {
+    throw new RangeError(
+      `choices request: ${contexts.length} contexts for ${continuations.length} continuations`,
+    );
+  }
+  return continuations.map((continuation, i) => ({ context: contexts[i], continuation }));
 }
 
 /** Generate after `prompt` until a stop string or `maxTokens` new tokens. */

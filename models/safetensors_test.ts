@@ -1,11 +1,19 @@
 // Tests for models/safetensors.ts: a byte-exact round trip (names sorted, 8-byte aligned
-// header, metadata kept) and every malformed file rejected with a ValidationError that names
-// the file.
+// header, metadata kept), BF16 and F16 read exactly and written with round-to-nearest-even
+// (checked against hand-worked bits and V8's own Float16Array), and every malformed file or
+// unsupported dtype rejected with a ValidationError that names the file and the tensor.
 
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { ValidationError } from "../lib/errors.ts";
 import type { NamedWeights } from "./safetensors.ts";
-import { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  f16BitsToF32Bits,
+  f32BitsToBf16Bits,
+  f32BitsToF16Bits,
+} from "./safetensors.ts";
+import { rng } from "../lib/rng.ts";
 
 function weights(): NamedWeights {
   // Inserted out of order: the file must list them sorted.
@@ -107,16 +115,24 @@ Deno.test("safetensors: malformed files throw ValidationError naming the file", 
   const notJson = file({}, 0);
   notJson[8] = "x".charCodeAt(0);
   rejects(notJson, where, /header is not JSON/);
+  for (const dtype of ["I8", "F64", "BOOL"]) {
+    rejects(
+      file({ h: { dtype, shape: [2], data_offsets: [0, 2] } }, 2),
+      where,
+      new RegExp(`tensor 'h' has dtype "${dtype}"; forgetbench reads F32, BF16, F16`),
+    );
+  }
+  // F16 offsets must fit 2 bytes per element.
   rejects(
-    file({ h: { dtype: "F16", shape: [2], data_offsets: [0, 4] } }, 4),
+    file({ h: { dtype: "F16", shape: [2], data_offsets: [0, 8] } }, 8),
     where,
-    /tensor 'h' has dtype F16; only F32 is read/,
+    /tensor 'h' offsets \[0, 8\] do not fit F16 shape \[2\]/,
   );
   // Offsets that disagree with the shape (3 floats need 12 bytes) …
   rejects(
     file({ t: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, 12),
     where,
-    /tensor 't' offsets \[0, 8\] do not fit shape \[3\]/,
+    /tensor 't' offsets \[0, 8\] do not fit F32 shape \[3\]/,
   );
   // … or that run past the data.
   rejects(
@@ -144,4 +160,96 @@ Deno.test("malformed headers and negative offsets are rejected naming the file",
       (e) => e instanceof ValidationError && e.message.startsWith("bad.safetensors: "),
     );
   }
+});
+
+/** The float32 bits of a number (rounded to float32 first). */
+function f32Bits(x: number): number {
+  return new Uint32Array(new Float32Array([x]).buffer)[0];
+}
+
+/** The number float32 bits encode. */
+function fromBits(bits: number): number {
+  return new Float32Array(new Uint32Array([bits]).buffer)[0];
+}
+
+Deno.test("BF16: the upper 16 bits of float32, rounded to nearest even", () => {
+  // 1 + 2^-8 is exactly halfway between bf16 1 (0x3F80) and 1 + 2^-7 (0x3F81): ties to even.
+  equal(f32BitsToBf16Bits(f32Bits(1 + 2 ** -8)), 0x3f80);
+  // 1 + 3·2^-8 is halfway between 0x3F81 and 0x3F82: ties to even goes up.
+  equal(f32BitsToBf16Bits(f32Bits(1 + 3 * 2 ** -8)), 0x3f82);
+  // Just above the tie rounds up; just below rounds down.
+  equal(f32BitsToBf16Bits(f32Bits(1 + 2 ** -8 + 2 ** -20)), 0x3f81);
+  equal(f32BitsToBf16Bits(f32Bits(1 + 2 ** -8 - 2 ** -20)), 0x3f80);
+  equal(f32BitsToBf16Bits(f32Bits(-2)), 0xc000);
+  equal(f32BitsToBf16Bits(f32Bits(Infinity)), 0x7f80);
+  // The largest float32 rounds to bf16 infinity (as torch does); NaN stays NaN.
+  equal(f32BitsToBf16Bits(0x7f7fffff), 0x7f80);
+  ok(Number.isNaN(fromBits(f32BitsToBf16Bits(f32Bits(NaN)) << 16)));
+  ok(Number.isNaN(fromBits(f32BitsToBf16Bits(0x7f800001) << 16)), "a signalling NaN stays NaN");
+});
+
+Deno.test("F16: every half decodes exactly; encoding rounds as Math.f16round does", () => {
+  const halves = new Uint16Array(65536).map((_, i) => i);
+  const want = new Float16Array(halves.buffer);
+  for (let h = 0; h < 65536; h++) {
+    const got = fromBits(f16BitsToF32Bits(h));
+    if (Number.isNaN(want[h])) ok(Number.isNaN(got), `half ${h}`);
+    else {
+      equal(Object.is(got, want[h]), true, `half 0x${h.toString(16)}: ${got} vs ${want[h]}`);
+      // And back: every half round-trips bit for bit.
+      equal(f32BitsToF16Bits(f16BitsToF32Bits(h)), h, `half 0x${h.toString(16)}`);
+    }
+  }
+  // Random float32 across the half range (normals, subnormals, overflow) and exact ties.
+  const r = rng(5, 16);
+  const xs = [65504, 65519.99, 65520, 2 ** -24, 2 ** -25, 2 ** -25 + 2 ** -40, 3 * 2 ** -25, 1e-9];
+  for (let i = 0; i < 20000; i++) {
+    const mag = 2 ** (r.next() * 50 - 30);
+    xs.push((r.next() < 0.5 ? -1 : 1) * mag);
+  }
+  for (let i = 0; i < 2000; i++) xs.push(fromBits(r.int(2 ** 31) * 2)); // any bit pattern
+  for (const x of xs) {
+    const f = fromBits(f32Bits(x));
+    const got = fromBits(f16BitsToF32Bits(f32BitsToF16Bits(f32Bits(f))));
+    const want = Math.f16round(f);
+    if (Number.isNaN(want)) ok(Number.isNaN(got));
+    else ok(Object.is(got, want), `${f}: ${got} vs ${want}`);
+  }
+});
+
+Deno.test("safetensors: BF16 and F16 files decode to float32 and re-encode byte for byte", () => {
+  const w = weights();
+  for (const dtype of ["BF16", "F16"] as const) {
+    const bytes = encodeSafetensors(w, { format: "pt" }, { dtype });
+    const { json } = headerOf(bytes);
+    deepEqual(json.w1, { dtype, shape: [2, 3], data_offsets: [10, 22] });
+    const back = decodeSafetensors(bytes, "x.safetensors");
+    deepEqual([...back.dtypes.values()], [dtype, dtype, dtype, dtype]);
+    for (const [name, t] of w) {
+      const want = Array.from(t.data, (v) => {
+        const b = f32Bits(v);
+        return dtype === "BF16"
+          ? fromBits(f32BitsToBf16Bits(b) << 16)
+          : fromBits(f16BitsToF32Bits(f32BitsToF16Bits(b)));
+      });
+      deepEqual(Array.from(back.weights.get(name)!.data), want, `${dtype} ${name}`);
+    }
+    // Written back in the dtypes it was read in: the same bytes.
+    deepEqual(encodeSafetensors(back.weights, back.metadata, { dtype: back.dtypes }), bytes);
+  }
+  // BF16 of π: 0x4049 (3.140625); F16 of π: 0x4248 (3.140625).
+  const pi = decodeSafetensors(
+    encodeSafetensors(new Map([["p", { shape: [1], data: new Float32Array([Math.PI]) }]]), {}, {
+      dtype: new Map([["p", "BF16"]]),
+    }),
+    "pi",
+  );
+  equal(pi.weights.get("p")!.data[0], 3.140625);
+  equal(f32BitsToF16Bits(f32Bits(Math.PI)), 0x4248);
+  // Mixed dtypes per tensor.
+  const mixed = encodeSafetensors(w, {}, { dtype: new Map([["a", "F16"], ["w1", "BF16"]]) });
+  deepEqual(
+    [...decodeSafetensors(mixed, "m").dtypes].sort(),
+    [["a", "F16"], ["b0", "F32"], ["w0", "F32"], ["w1", "BF16"]],
+  );
 });

@@ -1,7 +1,9 @@
-// Writes a Hugging Face byte-level BPE tokenizer (tokenizer.json + tokenizer_config.json) that
+// Writes Hugging Face byte-level BPE tokenizers (tokenizer.json + tokenizer_config.json) that
 // transformers.js and HF tokenizers load: 256 byte tokens in GPT-2's byte↔unicode alphabet, so
-// every Unicode string round-trips, a few fixed merges, and Llama-style special tokens. Also the
-// TokenizerFiles shape every tokenizer that writes such files shares.
+// every Unicode string round-trips, a few fixed merges, and special tokens in one of three
+// published layouts: Llama-2-style (<s>, </s>; the default), Qwen2.5-Instruct's (ChatML, no BOS)
+// and Llama-3's (<|begin_of_text|> added by the post-processor). Also the TokenizerFiles shape
+// every tokenizer that writes such files shares.
 
 import { writeTextAtomic } from "../lib/atomic.ts";
 
@@ -78,7 +80,8 @@ export interface TokenizerFiles {
   readonly config: Record<string, unknown>;
   /** Number of ids the tokenizer can produce (the model's vocab may be larger). */
   readonly vocabSize: number;
-  readonly bosId: number;
+  /** BOS id; null for tokenizers without one (Qwen2). */
+  readonly bosId: number | null;
   readonly eosId: number;
   readonly padId: number;
   /** The id of unknown text, when the tokenizer has one. */
@@ -106,6 +109,7 @@ export function bosPostProcessor(bos: string, id: number): Record<string, unknow
 /** The byte-level BPE tokenizer's files: {@link TokenizerFiles} with unk, bos, eos, pad = 0..3. */
 export interface ByteLevelTokenizer extends TokenizerFiles {
   readonly unkId: number;
+  readonly bosId: number;
 }
 
 /**
@@ -204,4 +208,289 @@ export async function writeTokenizerFiles(
     `${dir}/tokenizer_config.json`,
     JSON.stringify(tok.config, null, 2) + "\n",
   );
+}
+
+// ---- Qwen2.5's and Llama-3's layouts: bytes and merges first, special tokens after ----
+
+/** GPT-2's byte order (printable bytes first, as bytes_to_unicode lists them), the ids 0..255 of
+ * GPT-2-derived vocabularies such as Qwen2's and Llama-3's. */
+function gpt2ByteOrder(): number[] {
+  const keep: number[] = [];
+  for (let b = 0x21; b <= 0x7e; b++) keep.push(b);
+  for (let b = 0xa1; b <= 0xac; b++) keep.push(b);
+  for (let b = 0xae; b <= 0xff; b++) keep.push(b);
+  for (let b = 0; b < 256; b++) if (!keep.includes(b)) keep.push(b);
+  return keep;
+}
+
+/** Byte tokens in GPT-2's order, then one id per merge. */
+function bytesAndMerges(merges: readonly (readonly [string, string])[]): Record<string, number> {
+  const chars = bytesToUnicode(), vocab: Record<string, number> = {};
+  gpt2ByteOrder().forEach((b, i) => (vocab[chars[b]] = i));
+  for (const [a, b] of merges) {
+    if (!(a in vocab) || !(b in vocab)) throw new RangeError(`merge ${a} ${b}: part not in vocab`);
+    if (!(a + b in vocab)) vocab[a + b] = Object.keys(vocab).length;
+  }
+  return vocab;
+}
+
+/** An added_tokens entry of tokenizer.json. */
+function addedToken(id: number, content: string) {
+  return {
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  };
+}
+
+/** tokenizer_config.json's added_tokens_decoder for the same tokens. */
+function addedDecoder(tokens: readonly { id: number; content: string }[]) {
+  return Object.fromEntries(tokens.map(({ id, content }) => {
+    const { id: _, ...rest } = addedToken(id, content);
+    return [String(id), rest];
+  }));
+}
+
+/** The split regex of Qwen2's pre-tokenizer (digits one at a time). */
+const QWEN2_SPLIT =
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+/** The split regex of Llama-3's pre-tokenizer (digits in groups of up to three). */
+const LLAMA3_SPLIT =
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+/** Qwen2.5-Instruct's chat template (ChatML with its default system prompt and tool calls). */
+export const QWEN2_CHAT_TEMPLATE = `{%- if tools %}
+    {{- '<|im_start|>system\\n' }}
+    {%- if messages[0]['role'] == 'system' %}
+        {{- messages[0]['content'] }}
+    {%- else %}
+        {{- 'You are Qwen, created by Alibaba Cloud. You are a helpful assistant.' }}
+    {%- endif %}
+    {{- "\\n\\n# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\nYou are provided with function signatures within <tools></tools> XML tags:\\n<tools>" }}
+    {%- for tool in tools %}
+        {{- "\\n" }}
+        {{- tool | tojson }}
+    {%- endfor %}
+    {{- "\\n</tools>\\n\\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\\n<tool_call>\\n{\\"name\\": <function-name>, \\"arguments\\": <args-json-object>}\\n</tool_call><|im_end|>\\n" }}
+{%- else %}
+    {%- if messages[0]['role'] == 'system' %}
+        {{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}
+    {%- else %}
+        {{- '<|im_start|>system\\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\\n' }}
+    {%- endif %}
+{%- endif %}
+{%- for message in messages %}
+    {%- if (message.role == "user") or (message.role == "system" and not loop.first) or (message.role == "assistant" and not message.tool_calls) %}
+        {{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}
+    {%- elif message.role == "assistant" %}
+        {{- '<|im_start|>' + message.role }}
+        {%- if message.content %}
+            {{- '\\n' + message.content }}
+        {%- endif %}
+        {%- for tool_call in message.tool_calls %}
+            {%- if tool_call.function is defined %}
+                {%- set tool_call = tool_call.function %}
+            {%- endif %}
+            {{- '\\n<tool_call>\\n{"name": "' }}
+            {{- tool_call.name }}
+            {{- '", "arguments": ' }}
+            {{- tool_call.arguments | tojson }}
+            {{- '}\\n</tool_call>' }}
+        {%- endfor %}
+        {{- '<|im_end|>\\n' }}
+    {%- elif message.role == "tool" %}
+        {%- if (loop.index0 == 0) or (messages[loop.index0 - 1].role != "tool") %}
+            {{- '<|im_start|>user' }}
+        {%- endif %}
+        {{- '\\n<tool_response>\\n' }}
+        {{- message.content }}
+        {{- '\\n</tool_response>' }}
+        {%- if loop.last or (messages[loop.index0 + 1].role != "tool") %}
+            {{- '<|im_end|>\\n' }}
+        {%- endif %}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|im_start|>assistant\\n' }}
+{%- endif %}
+`;
+
+/** Meta-Llama-3-Instruct's chat template. */
+export const LLAMA3_CHAT_TEMPLATE =
+  "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}";
+
+/** Qwen2's special tokens, in id order after the merges (the first three of the published 22). */
+export const QWEN2_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"] as const;
+
+/** Llama-3.1's first special tokens, in id order after the merges (of the published 256). */
+export const LLAMA3_SPECIAL_TOKENS = [
+  "<|begin_of_text|>",
+  "<|end_of_text|>",
+  "<|reserved_special_token_0|>",
+  "<|reserved_special_token_1|>",
+  "<|finetune_right_pad_id|>",
+  "<|reserved_special_token_2|>",
+  "<|start_header_id|>",
+  "<|end_header_id|>",
+  "<|eom_id|>",
+  "<|eot_id|>",
+  "<|python_tag|>",
+] as const;
+
+/** The ByteLevel step with the given flags (pre-tokenizer, post-processor or decoder). */
+function byteLevel(o: { prefix: boolean; trim: boolean; regex: boolean }) {
+  return {
+    type: "ByteLevel",
+    add_prefix_space: o.prefix,
+    trim_offsets: o.trim,
+    use_regex: o.regex,
+  };
+}
+
+/** tokenizer.json's BPE model over `vocab` and `merges`. */
+function bpeModel(
+  vocab: Record<string, number>,
+  merges: readonly (readonly [string, string])[],
+  o: { ignoreMerges: boolean; emptyAffixes: boolean },
+) {
+  return {
+    type: "BPE",
+    dropout: null,
+    unk_token: null,
+    continuing_subword_prefix: o.emptyAffixes ? "" : null,
+    end_of_word_suffix: o.emptyAffixes ? "" : null,
+    fuse_unk: false,
+    byte_fallback: false,
+    ignore_merges: o.ignoreMerges,
+    vocab,
+    merges: merges.map(([a, b]) => `${a} ${b}`),
+  };
+}
+
+/**
+ * A byte-level BPE tokenizer in Qwen2.5-Instruct's layout: NFC normaliser, Qwen2's split regex
+ * then ByteLevel, no BOS and no post-processor template, `<|endoftext|>`, `<|im_start|>`,
+ * `<|im_end|>` after the merges; tokenizer_config.json as Qwen2.5-Instruct's (add_bos_token
+ * false, bos_token null, eos `<|im_end|>`, pad `<|endoftext|>`, the ChatML template).
+ *
+ * @example
+ * await writeTokenizerFiles(dir, qwen2TokenizerFiles());
+ */
+export function qwen2TokenizerFiles(
+  opts: { merges?: readonly (readonly [string, string])[]; modelMaxLength?: number } = {},
+): TokenizerFiles {
+  const merges = opts.merges ?? DEFAULT_MERGES;
+  const vocab = bytesAndMerges(merges);
+  const specials = QWEN2_SPECIAL_TOKENS.map((content, i) => ({
+    id: Object.keys(vocab).length + i,
+    content,
+  }));
+  const id = (t: string) => specials.find((s) => s.content === t)!.id;
+  const tokenizer = {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: specials.map(({ id, content }) => addedToken(id, content)),
+    normalizer: { type: "NFC" },
+    pre_tokenizer: {
+      type: "Sequence",
+      pretokenizers: [
+        { type: "Split", pattern: { Regex: QWEN2_SPLIT }, behavior: "Isolated", invert: false },
+        byteLevel({ prefix: false, trim: false, regex: false }),
+      ],
+    },
+    post_processor: byteLevel({ prefix: false, trim: false, regex: false }),
+    decoder: byteLevel({ prefix: false, trim: false, regex: false }),
+    model: bpeModel(vocab, merges, { ignoreMerges: false, emptyAffixes: true }),
+  };
+  const config = {
+    add_bos_token: false,
+    add_prefix_space: false,
+    added_tokens_decoder: addedDecoder(specials),
+    additional_special_tokens: ["<|im_start|>", "<|im_end|>"],
+    bos_token: null,
+    chat_template: QWEN2_CHAT_TEMPLATE,
+    clean_up_tokenization_spaces: false,
+    eos_token: "<|im_end|>",
+    errors: "replace",
+    model_max_length: opts.modelMaxLength ?? 131072,
+    pad_token: "<|endoftext|>",
+    split_special_tokens: false,
+    tokenizer_class: "Qwen2Tokenizer",
+    unk_token: null,
+  };
+  return {
+    tokenizer,
+    config,
+    vocabSize: Object.keys(vocab).length + specials.length,
+    bosId: null,
+    eosId: id("<|im_end|>"),
+    padId: id("<|endoftext|>"),
+  };
+}
+
+/**
+ * A byte-level BPE tokenizer in Llama-3's layout: Llama-3's split regex then ByteLevel,
+ * ignore_merges, the specials of {@link LLAMA3_SPECIAL_TOKENS} after the merges, and a
+ * post-processor (ByteLevel, then TemplateProcessing) that adds `<|begin_of_text|>` when special
+ * tokens are requested; tokenizer_config.json as Meta-Llama-3-Instruct's (no add_bos_token, no
+ * pad token, eos `<|eot_id|>`, its chat template). padId is EOS's, as transformers falls back.
+ */
+export function llama3TokenizerFiles(
+  opts: { merges?: readonly (readonly [string, string])[]; modelMaxLength?: number } = {},
+): TokenizerFiles {
+  const merges = opts.merges ?? DEFAULT_MERGES;
+  const vocab = bytesAndMerges(merges);
+  const specials = LLAMA3_SPECIAL_TOKENS.map((content, i) => ({
+    id: Object.keys(vocab).length + i,
+    content,
+  }));
+  const id = (t: string) => specials.find((s) => s.content === t)!.id;
+  const bos = "<|begin_of_text|>";
+  const tokenizer = {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: specials.map(({ id, content }) => addedToken(id, content)),
+    normalizer: null,
+    pre_tokenizer: {
+      type: "Sequence",
+      pretokenizers: [
+        { type: "Split", pattern: { Regex: LLAMA3_SPLIT }, behavior: "Isolated", invert: false },
+        byteLevel({ prefix: false, trim: true, regex: false }),
+      ],
+    },
+    post_processor: {
+      type: "Sequence",
+      processors: [
+        byteLevel({ prefix: true, trim: false, regex: true }),
+        bosPostProcessor(bos, id(bos)),
+      ],
+    },
+    decoder: byteLevel({ prefix: true, trim: true, regex: true }),
+    model: bpeModel(vocab, merges, { ignoreMerges: true, emptyAffixes: false }),
+  };
+  const config = {
+    added_tokens_decoder: addedDecoder(specials),
+    bos_token: bos,
+    chat_template: LLAMA3_CHAT_TEMPLATE,
+    clean_up_tokenization_spaces: true,
+    eos_token: "<|eot_id|>",
+    model_input_names: ["input_ids", "attention_mask"],
+    model_max_length: opts.modelMaxLength ?? 131072,
+    tokenizer_class: "PreTrainedTokenizerFast",
+  };
+  return {
+    tokenizer,
+    config,
+    vocabSize: Object.keys(vocab).length + specials.length,
+    bosId: id(bos),
+    eosId: id("<|eot_id|>"),
+    padId: id("<|eot_id|>"),
+  };
 }

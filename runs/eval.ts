@@ -238,15 +238,21 @@ export async function runScore(opts: ScoreOptions): Promise<RunResult & { items:
     throw new UsageError(`${opts.predictions}: cannot read predictions (${(e as Error).message})`);
   }
   const set = evalSet(opts.task, { ...data, splits: { test: data.splits.test } });
-  const outputs = matchPredictions(
+  const { outputs, ignored } = matchPredictions(
     parsePredictions(text, opts.predictions, { task: opts.task.id }),
     {
       ids: set.items.map((d) => d.id),
       file: opts.predictions,
       dataFile: opts.data,
       kind: opts.task.requestKind,
+      skippedRecords: data.skipped,
     },
   );
+  if (ignored > 0) {
+    opts.say(
+      `${ignored} predictions name records ${opts.task.id} does not score (${data.skipped} skipped in ${opts.data}); left out`,
+    );
+  }
   opts.say(`scoring ${set.items.length} items of ${opts.task.id}`);
   const items = await scoreAll(set, outputs, {
     ctx,
@@ -267,7 +273,9 @@ export async function runScore(opts: ScoreOptions): Promise<RunResult & { items:
         predictions: {
           path: opts.predictions,
           sha256: await sha256Hex(new TextEncoder().encode(text)),
+          ignored,
         },
+        skipped_records: data.skipped ?? 0,
       },
       options: {},
       dataFiles: data.files,

@@ -23,7 +23,7 @@ import { buildManifest, FORGETBENCH_VERSION } from "./manifest.ts";
 import { type Progress, progress } from "./progress.ts";
 import { BASE_RUN, RecordWriter, type RunFields } from "./records.ts";
 import { CSV_FILES, type Report, writeReport } from "./report.ts";
-import { type Plan, resolvePlan, type RunKey } from "./resolve.ts";
+import { checkMemory, memoryBudgets, type Plan, resolvePlan, type RunKey } from "./resolve.ts";
 import type { LoadedRecipe } from "./recipes/mod.ts";
 import { planStages, type Stage } from "./stages.ts";
 
@@ -38,6 +38,8 @@ export interface BenchOptions {
   readonly device: Device;
   readonly quiet: boolean;
   readonly data?: DataOptions;
+  /** Training memory budget in bytes (`--memory`); the device's own limits apply as well. */
+  readonly memory?: number;
 }
 
 /** What a finished recipe returns besides its files. */
@@ -67,6 +69,8 @@ interface Ctx {
   readonly measures: Measures;
   readonly rec: RecordWriter;
   readonly prog: Progress;
+  /** Model files written (variants that save their LoRA models), hashed in the manifest. */
+  readonly models: string[];
 }
 
 /** Runs a validated recipe end to end and writes its result folder. */
@@ -74,6 +78,10 @@ export async function runRecipe(loaded: LoadedRecipe, opts: BenchOptions): Promi
   const started = new Date(), t0 = performance.now();
   // Resolve: everything a user can get wrong fails here, before any output is touched.
   const plan = await resolvePlan(loaded.recipe, { file: loaded.file, data: opts.data });
+  // The memory model, before any work where the architecture and tokenizer are known; else a
+  // lower bound now and the full check once the checkpoint is open (WebGPU's buffer limit too).
+  const budgets = () => memoryBudgets({ memory: opts.memory, device: opts.device });
+  const checked = checkMemory(plan, { budgets: budgets() });
   const totalSteps = plan.runs.reduce((a, r) => {
     const v = r.planned.variant;
     return a + v.steps * plan.orders[r.order].length;
@@ -105,6 +113,9 @@ export async function runRecipe(loaded: LoadedRecipe, opts: BenchOptions): Promi
   );
   const measures = measuresOf(plan, base.policy);
   try {
+    if (!checked || opts.device === "webgpu") {
+      checkMemory(plan, { budgets: budgets(), policy: base.policy });
+    }
     await clearOutputs(opts.out);
     const rec = await RecordWriter.create(opts.out, {
       type: "recipe",
@@ -118,7 +129,7 @@ export async function runRecipe(loaded: LoadedRecipe, opts: BenchOptions): Promi
         data: plan.files.map((f) => ({ task: f.task, split: f.split, sha256: f.sha256 })),
       },
     });
-    const ctx: Ctx = { plan, base, measures, rec, prog };
+    const ctx: Ctx = { plan, base, measures, rec, prog, models: [] };
     const scores = await evaluateAt(ctx, base.policy, { run: BASE_RUN, stage: 0, step: 0 });
     prog.phase(`base model π0: ${scores}`);
     await rec.flush();
@@ -131,7 +142,7 @@ export async function runRecipe(loaded: LoadedRecipe, opts: BenchOptions): Promi
     // Score and write: every CSV from the records, then the manifest with every output's hash.
     const report = await writeReport(opts.out);
     const outputs: Record<string, string> = {};
-    for (const path of report.paths) {
+    for (const path of [...report.paths, ...ctx.models]) {
       outputs[path.slice(opts.out.length + 1)] = await sha256Hex(await Deno.readFile(path));
     }
     const manifest = await buildManifest({
@@ -152,7 +163,7 @@ export async function runRecipe(loaded: LoadedRecipe, opts: BenchOptions): Promi
       out: opts.out,
       base: { cached: base.cached, pretrained: p !== null, dir: base.dir, scores },
       seconds: (performance.now() - t0) / 1000,
-      paths: [...report.paths, join(opts.out, "manifest.json")],
+      paths: [...report.paths, ...ctx.models, join(opts.out, "manifest.json")],
     };
   } finally {
     await base.policy.dispose();
@@ -201,7 +212,14 @@ async function runOne(ctx: Ctx, run: RunKey & Plan["runs"][number]): Promise<voi
     for (const st of stages) {
       // The stage's start: π_ref of the β penalties and step logs, and of kl_prev.
       const start = policy.clone!();
-      const learner = policy.learner!(st.instances, { reference: start, batches: st.batches });
+      const learner = policy.learner!(st.instances, {
+        reference: start,
+        batches: st.batches,
+        accumulate: v.accumulate,
+        ...(v.lora
+          ? { lora: { rank: v.lora.rank, alpha: v.lora.alpha, targets: v.lora.targets } }
+          : {}),
+      });
       let evalSeconds = 0;
       const t0 = performance.now();
       await planned.trainer.train(learner, {
@@ -243,6 +261,7 @@ async function runOne(ctx: Ctx, run: RunKey & Plan["runs"][number]): Promise<voi
       }
       await start.dispose();
     }
+    if (v.lora?.save) await saveModel(ctx, { policy, run, save: v.lora.save });
     rec.add({
       type: "run",
       ...fields,
@@ -375,6 +394,34 @@ async function stageKl(
     n,
   });
   return (fwd / t).toFixed(3);
+}
+
+/**
+ * Writes a run's final model as its variant asks: the adapter merged into the weights (the
+ * family's checkpoint layout, Policy.save) or a PEFT adapter folder whose base is π0's folder (or
+ * the model the recipe names). Records the files for the manifest.
+ */
+async function saveModel(
+  ctx: Ctx,
+  a: { policy: Policy; run: RunKey; save: "merged" | "adapter" },
+): Promise<void> {
+  const { run } = a;
+  const name = `${run.variant}-lr${run.lr}-seed${run.seed}-order${run.order}`;
+  const dir = join(ctx.rec.dir, "models", name);
+  // Only LoRA variants save, and only families with LoRA (llama) pass resolve with one.
+  const p = a.policy as Policy & {
+    saveAdapter?(dir: string, o: { baseModel: string }): Promise<void>;
+  };
+  if (a.save === "merged") await p.save!(dir);
+  else {
+    const source = ctx.plan.model.source;
+    await p.saveAdapter!(dir, {
+      baseModel: ctx.base.dir ?? (typeof source === "string" ? source : ctx.base.policy.id),
+    });
+  }
+  const files: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (e.isFile) files.push(join(dir, e.name));
+  ctx.models.push(...files.sort());
 }
 
 /** Removes a folder's previous results, so that old CSVs never sit beside new records. */

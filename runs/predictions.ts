@@ -104,13 +104,29 @@ const GOT: Readonly<Record<RequestKind, string>> = {
  */
 export function matchPredictions(
   preds: Predictions,
-  opts: { ids: readonly string[]; file: string; dataFile: string; kind: RequestKind },
-): Output[] {
+  opts: {
+    ids: readonly string[];
+    file: string;
+    dataFile: string;
+    kind: RequestKind;
+    /**
+     * Records of the data file the task does not score (kinds it skips, documented per task):
+     * with any, predictions for ids that are not items are left out and counted in `ignored`
+     * (a prediction file made from every record of the file is accepted); without, each is an
+     * error.
+     */
+    skippedRecords?: number;
+  },
+): { outputs: Output[]; ignored: number } {
   const known = new Set(opts.ids);
+  let ignored = 0;
   for (const id of preds.keys()) {
-    if (!known.has(id)) {
-      throw new ValidationError(opts.file, `id '${id}' is not an item of ${opts.dataFile}`);
+    if (known.has(id)) continue;
+    if ((opts.skippedRecords ?? 0) > 0) {
+      ignored++;
+      continue;
     }
+    throw new ValidationError(opts.file, `id '${id}' is not an item of ${opts.dataFile}`);
   }
   const missing = opts.ids.filter((id) => !preds.has(id));
   if (missing.length > 0) {
@@ -121,7 +137,7 @@ export function matchPredictions(
       }')`,
     );
   }
-  return opts.ids.map((id) => {
+  const outputs = opts.ids.map((id) => {
     const out = preds.get(id)!;
     if (out.kind !== opts.kind) {
       throw new ValidationError(
@@ -131,4 +147,5 @@ export function matchPredictions(
     }
     return out;
   });
+  return { outputs, ignored };
 }

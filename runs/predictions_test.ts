@@ -59,14 +59,19 @@ Deno.test("parsePredictions: errors name the file and line", () => {
 Deno.test("matchPredictions: ids must match the data file both ways, and the output kind the task", () => {
   const p = parsePredictions('{"id":"a","output":"x"}\n{"id":"b","output":"y"}', "p.jsonl");
   const opts = { file: "p.jsonl", dataFile: "d.parquet", kind: "generate" as const };
-  deepEqual(matchPredictions(p, { ...opts, ids: ["b", "a"] }), [
-    { kind: "generate", outputs: ["y"] },
-    { kind: "generate", outputs: ["x"] },
-  ]);
+  deepEqual(matchPredictions(p, { ...opts, ids: ["b", "a"] }), {
+    outputs: [{ kind: "generate", outputs: ["y"] }, { kind: "generate", outputs: ["x"] }],
+    ignored: 0,
+  });
   throws(
     () => matchPredictions(p, { ...opts, ids: ["a"] }),
     bad(/id 'b' is not an item of d\.parquet/),
   );
+  // A data file with records the task skips: predictions for them are left out and counted.
+  deepEqual(matchPredictions(p, { ...opts, ids: ["a"], skippedRecords: 3 }), {
+    outputs: [{ kind: "generate", outputs: ["x"] }],
+    ignored: 1,
+  });
   throws(
     () => matchPredictions(p, { ...opts, ids: ["a", "b", "c"] }),
     bad(/no prediction for 1 of 3 items of d\.parquet \(first: 'c'\)/),

@@ -48,6 +48,40 @@ export interface Variant {
   /** Steps within each stage after which to evaluate (default: the last step only). */
   readonly checkpoints?: readonly number[];
   readonly schedule?: Schedule;
+  /**
+   * Gradient accumulation: each step's batch in this many micro-batches, one optimiser update
+   * (default `train.accumulate`, else 1); must divide the batch.
+   */
+  readonly accumulate?: number;
+  /** Train a LoRA adapter instead of every weight (llama family; models/lora.ts). */
+  readonly lora?: Lora;
+}
+
+/** A variant's LoRA adapter, as PEFT's LoraConfig names it. */
+export interface Lora {
+  /** r. */
+  readonly rank: number;
+  /** lora_alpha: the adapter is scaled by alpha / rank. */
+  readonly alpha: number;
+  /** target_modules: Linear module names or suffixes (q_proj, ..., down_proj). */
+  readonly targets: readonly string[];
+  /** lora_dropout: 0 only. */
+  readonly dropout?: number;
+  /**
+   * Writes each run's final model to `<out>/models/<variant>-lr<lr>-seed<seed>-order<k>/`: the
+   * adapter merged into the weights (a Hugging Face checkpoint), or as a PEFT adapter folder.
+   * Default: not saved.
+   */
+  readonly save?: "merged" | "adapter";
+}
+
+/** A variant's LoRA adapter with every option explicit. */
+export interface ResolvedLora {
+  readonly rank: number;
+  readonly alpha: number;
+  readonly targets: readonly string[];
+  readonly dropout: 0;
+  readonly save: "merged" | "adapter" | null;
 }
 
 /** A recipe as written in runs/recipes/<name>.ts or a user's file. */
@@ -76,6 +110,7 @@ export interface Recipe {
     readonly steps?: number;
     readonly checkpoints?: readonly number[];
     readonly schedule?: Schedule;
+    readonly accumulate?: number;
   };
   readonly variants: readonly Variant[];
   /** KL settings: test items of each new task, and samples per item for sequence outputs. */
@@ -105,6 +140,8 @@ export interface ResolvedVariant {
   readonly steps: number;
   readonly checkpoints: readonly number[];
   readonly schedule: Schedule | null;
+  readonly accumulate: number;
+  readonly lora: ResolvedLora | null;
 }
 
 /** A validated recipe with defaults filled in: what records.jsonl and the manifest hold. */
@@ -187,7 +224,29 @@ function checkers(file: string) {
     if (floor !== undefined && floor > 1) fail(`${f}.floor`, `must be ≤ 1, got ${floor}`);
     return { warmup, decay: decay as Schedule["decay"], ...(floor === undefined ? {} : { floor }) };
   };
-  return { fail, num, list, str, obj, schedule };
+  const lora = (v: unknown, f: string): ResolvedLora | null => {
+    if (v === undefined || v === null) return null;
+    const o = obj(v, f, ["rank", "alpha", "targets", "dropout", "save"]);
+    const rank = num(o.rank, `${f}.rank`, { integer: true });
+    const alpha = num(o.alpha, `${f}.alpha`);
+    if (!Array.isArray(o.targets) || o.targets.length === 0) {
+      fail(`${f}.targets`, 'must be a non-empty list of module names, e.g. ["q_proj", "v_proj"]');
+    }
+    const targets = (o.targets as unknown[]).map((t, i) => str(t, `${f}.targets[${i}]`));
+    const dup = targets.find((t, i) => targets.indexOf(t) !== i);
+    if (dup) fail(`${f}.targets`, `'${dup}' appears twice`);
+    if ((o.dropout ?? 0) !== 0) {
+      fail(
+        `${f}.dropout`,
+        `must be 0 (forgetbench implements LoRA without dropout), got ${JSON.stringify(o.dropout)}`,
+      );
+    }
+    if (o.save !== undefined && o.save !== "merged" && o.save !== "adapter") {
+      fail(`${f}.save`, `must be "merged" or "adapter", got ${JSON.stringify(o.save)}`);
+    }
+    return { rank, alpha, targets, dropout: 0, save: (o.save ?? null) as ResolvedLora["save"] };
+  };
+  return { fail, num, list, str, obj, schedule, lora };
 }
 
 /** Validates a recipe value loaded from `file`; returns it resolved, or throws naming the field. */
@@ -294,7 +353,7 @@ export function validateRecipe(raw: unknown, file: string): ResolvedRecipe {
 
   const train = r.train === undefined
     ? {}
-    : c.obj(r.train, "train", ["lrs", "batch", "steps", "checkpoints", "schedule"]);
+    : c.obj(r.train, "train", ["lrs", "batch", "steps", "checkpoints", "schedule", "accumulate"]);
   if (!Array.isArray(r.variants) || (r.variants.length === 0 && stages.length > 0)) {
     c.fail("variants", "must be a non-empty list of { trainer, name?, options?, ... }");
   }
@@ -310,6 +369,8 @@ export function validateRecipe(raw: unknown, file: string): ResolvedRecipe {
       "steps",
       "checkpoints",
       "schedule",
+      "accumulate",
+      "lora",
     ]);
     const trainer = c.str(o.trainer, `${f}.trainer`);
     const name = o.name === undefined ? trainer : c.str(o.name, `${f}.name`);
@@ -334,15 +395,24 @@ export function validateRecipe(raw: unknown, file: string): ResolvedRecipe {
       );
     }
     if (o.options !== undefined && !isObj(o.options)) c.fail(`${f}.options`, "must be an object");
+    const lrs = c.list(...need("lrs"));
+    const batch = c.num(...need("batch"), { integer: true });
+    const [acc, accAt] = pick("accumulate");
+    const accumulate = acc === undefined ? 1 : c.num(acc, accAt, { integer: true });
+    if (batch % accumulate !== 0) {
+      c.fail(accAt, `must divide the batch ${batch} (equal micro-batches), got ${accumulate}`);
+    }
     return {
       name,
       trainer,
       options: (o.options ?? {}) as Raw,
-      lrs: c.list(...need("lrs")),
-      batch: c.num(...need("batch"), { integer: true }),
+      lrs,
+      batch,
       steps,
       checkpoints,
       schedule: c.schedule(...pick("schedule")),
+      accumulate,
+      lora: c.lora(o.lora, `${f}.lora`),
     };
   });
 

@@ -69,6 +69,8 @@ Deno.test("defaults are filled in", () => {
       steps: 10,
       checkpoints: [10],
       schedule: null,
+      accumulate: 1,
+      lora: null,
     }],
     kl: { items: null, samples: 1 },
     evalBatch: null,
@@ -92,7 +94,14 @@ Deno.test("variant fields override train.*; task uses, pretraining and schedules
       lr: 1e-3,
       schedule: { warmup: 0.1, decay: "cosine", floor: 0 },
     },
-    train: { lrs: [1e-3, 3e-4], batch: 8, steps: 10, checkpoints: [10, 5], schedule: {} },
+    train: {
+      lrs: [1e-3, 3e-4],
+      batch: 8,
+      steps: 10,
+      checkpoints: [10, 5],
+      schedule: {},
+      accumulate: 2,
+    },
     variants: [
       { trainer: "sft" },
       {
@@ -104,6 +113,8 @@ Deno.test("variant fields override train.*; task uses, pretraining and schedules
         steps: 4,
         checkpoints: [4],
         schedule: { decay: "cosine" },
+        accumulate: 1,
+        lora: { rank: 8, alpha: 16, targets: ["q_proj", "v_proj"], save: "adapter" },
       },
     ],
     kl: { items: 24, samples: 2 },
@@ -135,6 +146,8 @@ Deno.test("variant fields override train.*; task uses, pretraining and schedules
     steps: 10,
     checkpoints: [5, 10],
     schedule: { warmup: 0, decay: "constant" },
+    accumulate: 2,
+    lora: null,
   });
   deepEqual(g, {
     name: "g",
@@ -145,6 +158,8 @@ Deno.test("variant fields override train.*; task uses, pretraining and schedules
     steps: 4,
     checkpoints: [4],
     schedule: { warmup: 0, decay: "cosine" },
+    accumulate: 1,
+    lora: { rank: 8, alpha: 16, targets: ["q_proj", "v_proj"], dropout: 0, save: "adapter" },
   });
   deepEqual([r.orders, r.kl, r.evalBatch, r.matchWithin, r.fitExcluding], [
     2,
@@ -360,4 +375,62 @@ Deno.test("a null data.sizes, or a null task entry in it, is a ValidationError n
     "data.sizes.parity_mnist",
     /^must be an object$/,
   );
+});
+
+Deno.test("accumulate and lora are checked, each error naming its field", () => {
+  const m = MINIMAL;
+  const v = (extra: Record<string, unknown>) => ({
+    ...m,
+    variants: [{ trainer: "sft", ...extra }],
+  });
+  rejects(v({ accumulate: 0 }), "variants[0].accumulate", /^must be > 0, got 0$/);
+  rejects(v({ accumulate: 1.5 }), "variants[0].accumulate", /^must be an integer, got 1\.5$/);
+  rejects(
+    v({ accumulate: 3 }),
+    "variants[0].accumulate",
+    /^must divide the batch 8 \(equal micro-batches\), got 3$/,
+  );
+  rejects(
+    { ...m, train: { ...m.train, accumulate: 16 } },
+    "train.accumulate",
+    /^must divide the batch 8/,
+  );
+  equal(validateRecipe(v({ accumulate: 4 }), "r.ts").variants[0].accumulate, 4);
+  const lora = (l: unknown) => v({ lora: l });
+  const ok4 = { rank: 4, alpha: 8, targets: ["q_proj"] };
+  rejects(lora(3), "variants[0].lora", /^must be an object$/);
+  rejects(
+    lora({ ...ok4, r: 4 }),
+    "variants[0].lora.r",
+    /^unknown field \(known: rank, alpha, targets, dropout, save\)$/,
+  );
+  rejects(lora({ ...ok4, rank: 0 }), "variants[0].lora.rank", /^must be > 0, got 0$/);
+  rejects(lora({ ...ok4, rank: 2.5 }), "variants[0].lora.rank", /^must be an integer/);
+  rejects(lora({ ...ok4, alpha: "16" }), "variants[0].lora.alpha", /^must be a number/);
+  rejects(lora({ ...ok4, targets: [] }), "variants[0].lora.targets", /^must be a non-empty list/);
+  rejects(
+    lora({ ...ok4, targets: ["q_proj", ""] }),
+    "variants[0].lora.targets[1]",
+    /non-empty string/,
+  );
+  rejects(
+    lora({ ...ok4, targets: ["q_proj", "q_proj"] }),
+    "variants[0].lora.targets",
+    /'q_proj' appears twice/,
+  );
+  rejects(
+    lora({ ...ok4, dropout: 0.05 }),
+    "variants[0].lora.dropout",
+    /^must be 0 \(forgetbench implements LoRA without dropout\), got 0\.05$/,
+  );
+  rejects(
+    lora({ ...ok4, save: "peft" }),
+    "variants[0].lora.save",
+    /^must be "merged" or "adapter"/,
+  );
+  deepEqual(validateRecipe(lora({ ...ok4, dropout: 0 }), "r.ts").variants[0].lora, {
+    ...ok4,
+    dropout: 0,
+    save: null,
+  });
 });

@@ -3,10 +3,22 @@
 // labellings, rewards, request kinds), then every task's data is loaded and validated, and every
 // input is hashed. The result is the plan the pipeline runs.
 
+import { getWebGPUDevice } from "@jax-js/jax";
 import { ValidationError } from "../lib/errors.ts";
 import { FAMILIES, type Family, type ModelSpec } from "../models/families.ts";
 import type { TrainInstance } from "../models/learner.ts";
-import type { RequestKind } from "../models/policy.ts";
+import type { LlamaModelConfig } from "../models/llama.ts";
+import { parseLlamaConfig } from "../models/llama_io.ts";
+import { loraModules } from "../models/lora.ts";
+import {
+  deviceLimits,
+  estimateMemory,
+  formatBytes,
+  type MemoryEstimate,
+  type TrainingShape,
+} from "../models/memory.ts";
+import type { Policy, RequestKind } from "../models/policy.ts";
+import { promptIds, TOKENIZERS } from "../models/tokenizer.ts";
 import { type AnyTask, getTask } from "../tasks/mod.ts";
 import type { DataFileUsed, DataOptions, Item, Loaded } from "../tasks/task.ts";
 import { getTrainer, planOf } from "../trainers/mod.ts";
@@ -57,6 +69,11 @@ export interface Plan {
   readonly runs: readonly (RunKey & { readonly planned: PlannedVariant })[];
   /** Every data file read. */
   readonly files: readonly DataFileUsed[];
+  /**
+   * The Llama architecture where it is known before the model is opened (its `config`, or a
+   * local `source` folder's config.json), for LoRA targets and the memory model; else null.
+   */
+  readonly architecture: LlamaModelConfig | null;
 }
 
 /** Request kinds each family answers. */
@@ -65,6 +82,25 @@ const FAMILY_KINDS: Readonly<Record<string, readonly RequestKind[]>> = {
   llama: ["choices", "generate"],
   onnx: ["choices", "generate"],
 };
+
+/** What each trainable family's learners implement beyond whole-batch full fine-tuning. */
+const FAMILY_TRAINING: Readonly<Record<string, { lora: boolean; accumulate: boolean }>> = {
+  mlp: { lora: false, accumulate: false },
+  llama: { lora: true, accumulate: true },
+};
+
+/** The architecture of a llama spec, where known without opening the model. */
+async function architectureOf(model: ModelSpec): Promise<LlamaModelConfig | null> {
+  if (model.family !== "llama") return null;
+  if (model.config) return model.config as LlamaModelConfig;
+  if (typeof model.source !== "string") return null;
+  const path = `${model.source}/config.json`;
+  try {
+    return parseLlamaConfig(JSON.parse(await Deno.readTextFile(path)), path);
+  } catch {
+    return null; // a hub id, or a folder the loader will report on
+  }
+}
 
 /** Checks a recipe against the registries and loads its data; throws naming file and field. */
 export async function resolvePlan(
@@ -155,8 +191,22 @@ export async function resolvePlan(
       );
     }
   }
+  const architecture = await architectureOf(model);
   const variants = recipe.variants.map((v, i): PlannedVariant => {
     const where = at(`variants[${i}]`);
+    const can = FAMILY_TRAINING[family.id] ?? { lora: false, accumulate: false };
+    if (v.lora && !can.lora) {
+      throw new ValidationError(`${where}.lora`, `a ${family.id} model has no LoRA (llama has)`);
+    }
+    if (v.accumulate > 1 && !can.accumulate) {
+      throw new ValidationError(
+        `${where}.accumulate`,
+        `a ${family.id} model trains whole batches only (llama accumulates); got ${v.accumulate}`,
+      );
+    }
+    if (v.lora && architecture) {
+      loraModules(architecture, { targets: v.lora.targets, where: `${where}.lora` });
+    }
     const trainer = getTrainer(v.trainer, `${where}.trainer`);
     const options = trainer.parseOptions(v.options, `${where}.options`);
     const labelling = trainer.labelling?.(options);
@@ -254,5 +304,176 @@ export async function resolvePlan(
     orders,
     runs,
     files: [...loaded.values()].flatMap((l) => l.files),
+    architecture,
   };
+}
+
+// ---- the memory model's check (docs/metrics.md "Memory model") ----
+
+/** A memory limit and what set it, for messages. */
+export interface MemoryBudget {
+  /** Bytes everything together may use (null: no total). */
+  readonly bytes: number | null;
+  /** Bytes one array may use (null: no such limit). */
+  readonly buffer: number | null;
+  readonly source: string;
+}
+
+/** The budgets a run must fit: `--memory` where given, and what the jax-js device reports. */
+export function memoryBudgets(opts: { memory?: number; device: string }): MemoryBudget[] {
+  const out: MemoryBudget[] = [];
+  if (opts.memory !== undefined) {
+    out.push({ bytes: opts.memory, buffer: null, source: `--memory ${formatBytes(opts.memory)}` });
+  }
+  const d = deviceLimits(opts.device, { webgpuDevice: getWebGPUDevice });
+  if (d.total !== null || d.buffer !== null) {
+    out.push({ bytes: d.total, buffer: d.buffer, source: d.source });
+  }
+  return out;
+}
+
+/** Rounds up to a multiple of 8, as the Llama learner pads training rows. */
+function bucket8(n: number): number {
+  return Math.ceil(n / 8) * 8;
+}
+
+/** Token lengths of training instances: prompt + SFT target (+ stop), and the generation budget. */
+function lengths(
+  instances: readonly TrainInstance[],
+  opts: { labelling: string; count: (text: string) => number },
+): { sft: number; prompt: number; generate: number } {
+  let sft = 1, prompt = 1, generate = 1;
+  for (const inst of instances) {
+    const r = inst.request;
+    if (r.kind !== "generate" && r.kind !== "choices") continue;
+    const p = opts.count(r.kind === "generate" ? r.prompt : r.context);
+    const until = r.kind === "generate" ? r.until[0] ?? "" : "";
+    const gen = r.kind === "generate"
+      ? r.maxTokens
+      : Math.max(1, ...r.continuations.map((c) => opts.count(c)));
+    const targets = inst.targets(opts.labelling) ?? [];
+    const target = Math.max(0, ...targets.map((t) => opts.count(String(t) + until) + 1));
+    prompt = Math.max(prompt, p);
+    generate = Math.max(generate, gen);
+    sft = Math.max(sft, p + target);
+  }
+  return { sft, prompt, generate };
+}
+
+/** One training phase to check: where in the recipe it is, and its shape. */
+interface Phase {
+  readonly field: string;
+  readonly shape: TrainingShape;
+}
+
+/** The training phases of a plan: base pretraining, then every variant. */
+function phases(
+  plan: Plan,
+  opts: { config: LlamaModelConfig; count?: (text: string) => number },
+): Phase[] {
+  const { config } = opts;
+  // Without a tokenizer the sequence terms are left out: a lower bound, checked again later.
+  const len = (instances: readonly TrainInstance[], labelling: string) =>
+    opts.count
+      ? lengths(instances, { labelling, count: opts.count })
+      : { sft: 0, prompt: 0, generate: 0 };
+  const out: Phase[] = [];
+  const p = plan.recipe.pretrain;
+  if (p && plan.pretrain.length > 0) {
+    const l = len(plan.pretrain, "pretrain");
+    out.push({
+      field: "pretrain",
+      shape: { config, microBatch: p.batch, seqLen: bucket8(l.sft), references: 0 },
+    });
+  }
+  const train = [...plan.train.values()].flat();
+  const stages = plan.orders[0]?.length ?? 1;
+  plan.variants.forEach((pv, i) => {
+    const v = pv.variant, o = pv.options as { group?: number; beta?: number };
+    const l = len(train, pv.trainer.labelling?.(pv.options) ?? "sft1");
+    const rl = pv.trainer.needsReward, group = rl ? o.group ?? 1 : 1;
+    const lora = v.lora && { rank: v.lora.rank, targets: v.lora.targets };
+    out.push({
+      field: `variants[${i}] ('${v.name}')`,
+      shape: {
+        config,
+        lora,
+        microBatch: Math.ceil(v.batch / v.accumulate) * group,
+        accumulate: v.accumulate,
+        seqLen: bucket8(rl ? l.prompt + l.generate : l.sft),
+        klTarget: !rl && (o.beta ?? 0) > 0,
+        sampling: rl && opts.count
+          ? { rows: v.batch * group, length: l.prompt + l.generate, prompt: bucket8(l.prompt) }
+          : null,
+        references: pv.plan.kind === "joint" || stages < 2 ? 1 : 2,
+      },
+    });
+  });
+  return out;
+}
+
+/** One line saying what an estimate is made of. */
+function parts(e: MemoryEstimate, s: TrainingShape, complete: boolean): string {
+  const b = e.bytes, f = formatBytes;
+  const items = [
+    `weights ${f(b.weights)}`,
+    ...(b.references > 0 ? [`references ${f(b.references)}`] : []),
+    `gradients ${f(b.gradients)}`,
+    `AdamW moments ${f(b.moments)}`,
+    ...(complete
+      ? [`activations ${f(b.activations)} for ${s.microBatch} × ${s.seqLen} tokens`]
+      : []),
+    ...(b.sampling > 0
+      ? [`sampling ${f(b.sampling)} for ${s.sampling!.rows} × ${s.sampling!.length} tokens`]
+      : []),
+  ];
+  return items.join(", ");
+}
+
+/**
+ * Estimates every training phase of a plan with the memory model (models/memory.ts) and refuses
+ * the first that does not fit a budget, in one line naming the recipe field. The architecture is
+ * the plan's, else the opened `policy`'s; token lengths come from the recipe's named tokenizer,
+ * else the opened policy's. Returns false when neither is known yet (a checkpoint to open): the
+ * check then covered weights, gradients and moments only (a lower bound), and the pipeline calls
+ * it again with the opened policy. Families without an architecture here (mlp) are not estimated.
+ */
+export function checkMemory(
+  plan: Plan,
+  opts: { budgets: readonly MemoryBudget[]; policy?: Policy },
+): boolean {
+  const opened = opts.policy as (Policy & { config?: LlamaModelConfig }) | undefined;
+  const config = plan.architecture ?? (plan.family.id === "llama" ? opened?.config : undefined);
+  if (!config) return plan.family.id !== "llama";
+  const named = typeof plan.model.tokenizer === "string" ? TOKENIZERS[plan.model.tokenizer] : null;
+  const count = named
+    ? (t: string) => promptIds(named, t).length
+    : opened?.countTokens
+    ? (t: string) => opened.countTokens!(t) + 1
+    : undefined;
+  for (const { field, shape } of phases(plan, { config, count })) {
+    const e = estimateMemory(shape);
+    const advice = field === "pretrain"
+      ? "use a smaller pretrain.batch"
+      : "use lora, a smaller batch or a larger accumulate";
+    for (const b of opts.budgets) {
+      if (b.bytes !== null && e.bytes.total > b.bytes) {
+        throw new ValidationError(
+          `${plan.file}: ${field}`,
+          `training needs ${count ? "about" : "at least"} ${formatBytes(e.bytes.total)} (${
+            parts(e, shape, count !== undefined)
+          }), over ${b.source}; ${advice} (docs/metrics.md "Memory model")`,
+        );
+      }
+      if (count && b.buffer !== null && e.largestTensor > b.buffer) {
+        throw new ValidationError(
+          `${plan.file}: ${field}`,
+          `its largest tensor takes ${formatBytes(e.largestTensor)}, over ${b.source} (${
+            formatBytes(b.buffer)
+          } per buffer); ${advice.replace("use lora, a", "use a")}`,
+        );
+      }
+    }
+  }
+  return count !== undefined;
 }

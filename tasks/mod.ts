@@ -8,10 +8,17 @@ import { fashionMnist } from "./fashion_mnist.ts";
 import { gsm8k } from "./gsm8k.ts";
 import { hellaswag } from "./hellaswag.ts";
 import { humaneval } from "./humaneval.ts";
+import { ifeval } from "./ifeval.ts";
+import { mmlu } from "./mmlu.ts";
 import { mmluPro } from "./mmlu_pro.ts";
 import { mmmu } from "./mmmu.ts";
+import { orzMath } from "./orz_math.ts";
 import { parityMnist } from "./parity_mnist.ts";
+import { scienceqa, scienceqaText } from "./scienceqa.ts";
+import { sciknoweval, sciknowevalChemL3 } from "./sciknoweval.ts";
+import { toolalpaca } from "./toolalpaca.ts";
 import { truthfulqaMc1, truthfulqaMc2 } from "./truthfulqa.ts";
+import { winogrande } from "./winogrande.ts";
 import { caesar } from "./lm/caesar.ts";
 import { manyAnswers } from "./lm/many_answers.ts";
 import { scienceMc } from "./lm/science_mc.ts";
@@ -49,6 +56,15 @@ export const TASK_LIST: readonly AnyTask[] = [
   mmmu,
   arcEasy,
   gsm8k,
+  orzMath,
+  sciknoweval,
+  sciknowevalChemL3,
+  scienceqa,
+  scienceqaText,
+  toolalpaca,
+  mmlu,
+  winogrande,
+  ifeval,
   // Generated downstream tasks of the tiny LM.
   manyAnswers,
   wordMath,

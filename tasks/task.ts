@@ -93,7 +93,7 @@ export interface Loaded<I extends Item> {
    */
   readonly splits: Readonly<Record<string, readonly I[]>>;
   readonly files: readonly DataFileUsed[];
-  /** Records in the files that are not items (documented packaging artefacts). */
+  /** Records in the files that are not items (documented packaging artefacts or skips). */
   readonly skipped?: number;
 }
 
@@ -131,6 +131,24 @@ export interface RecordAt {
   readonly index: number;
   /** The split the record belongs to (`test`, `train`, a few-shot pool). */
   readonly split: string;
+  /**
+   * The records of the file this one was read from, and its row there, for datasets whose ids
+   * depend on earlier records (ToolAlpaca numbers the instructions of a repeated API name on).
+   */
+  readonly file?: {
+    readonly records: readonly Readonly<Record<string, unknown>>[];
+    readonly row: number;
+  };
+}
+
+/**
+ * What parse returns for a record that holds several items (ToolAlpaca: one per instruction of
+ * an API): its items, and how many of its entries the task's documented rule left out (counted
+ * in `Loaded.skipped`).
+ */
+export interface RecordItems<I extends Item> {
+  readonly items: readonly I[];
+  readonly skipped: number;
 }
 
 /**
@@ -172,6 +190,11 @@ export interface TaskFixture<I extends Item> {
   fileOf?(record: Readonly<Record<string, unknown>>): string;
   /** Parquet column types inference would get wrong, in tests/fixture_files.ts's notation. */
   readonly columns?: Readonly<Record<string, unknown>>;
+  /**
+   * The item ids the records give per split, where they are not one per record (records that
+   * hold several items, or none); by default each record's idField value or row id.
+   */
+  readonly ids?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** A task, declared as data. */
@@ -198,8 +221,13 @@ export interface Task<I extends Item = Item> {
    * null for datasets published without one (TruthfulQA), whose items are numbered by row.
    */
   readonly idField?: string | null;
-  /** Hub tasks: validates one published record; throws a ValidationError naming `at.where`. */
-  parse?(record: Readonly<Record<string, unknown>>, at: RecordAt): I;
+  /**
+   * Hub tasks: validates one published record; throws a ValidationError naming `at.where`.
+   * Returns null for a valid record the task documents as not an item (a question type it
+   * cannot score verifiably, another subset); loads count these in `Loaded.skipped`. A record
+   * holding several items returns them as RecordItems.
+   */
+  parse?(record: Readonly<Record<string, unknown>>, at: RecordAt): I | RecordItems<I> | null;
   /** Reads the task's splits (hub tasks: from source.splits and parse, see tasks/hub_data.ts). */
   load(opts: LoadOptions): Promise<Loaded<I>>;
   /** Few-shot examples for `item`, drawn from the pools (the non-test splits). */

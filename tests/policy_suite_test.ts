@@ -1,16 +1,19 @@
 // The shared Policy suite (STYLE.md habit 5): every model family (models/families.ts) runs the
 // same checks through the one Policy interface: outputs of the right kind for every request,
 // deterministic and independent of batch size; greedy generation honours stop strings and
-// budgets; log-likelihoods are finite and ≤ 0; KL to itself is 0 and to a trained copy positive;
+// budgets; log-likelihoods are finite and ≤ 0, each after its own context where a choices request
+// has one per continuation (Winogrande); KL to itself is 0 and to a trained copy positive;
 // a clone trains without touching the original; save then the family's load gives the same
 // answers; and a request of a kind the family cannot answer is refused. Where a family honestly
 // cannot do something it is listed under `skip` with the reason (as Hono's shared router suite).
+// A family may have several subjects: the jax-js Llama runs it from scratch with the character
+// tokenizer and as a Qwen2.5-layout checkpoint with its own tokenizer (llama_qwen2).
 //
 // Then the family-specific promise of the one-pipeline issue: the jax-js Llama answers benchmark
 // requests directly, and its log-likelihoods equal those of its ONNX export (transformers.js on
 // onnxruntime-node) within 1e-4.
 
-import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { rng } from "../lib/rng.ts";
 import { charTokenizerFiles } from "../models/char_tokenizer.ts";
 import { startEngine } from "../models/engine.ts";
@@ -21,6 +24,7 @@ import { LlamaPolicy } from "../models/llama_policy.ts";
 import { MlpPolicy } from "../models/mlp_policy.ts";
 import { loadOnnxLm } from "../models/onnx_lm.ts";
 import type { Output, Policy, Request } from "../models/policy.ts";
+import { writeTinyQwen2 } from "../models/tiny_checkpoints.ts";
 import { CHAR_TOKENIZER } from "../models/tokenizer.ts";
 import { TRAINERS } from "../trainers/mod.ts";
 import { TINY_LM_CONFIG } from "./tiny_lm.ts";
@@ -33,6 +37,10 @@ type Check = "kl" | "learner" | "clone" | "save";
 /** One family under test: a small policy, requests it answers, and one it must refuse. */
 interface Subject {
   readonly family: string;
+  /** The model section that loads what save() wrote (default: the family's minimal one). */
+  readonly saved?: (dir: string) => Record<string, unknown>;
+  /** Whether every token is one character (the character tokenizer), bounding output length. */
+  readonly charTokens?: boolean;
   open(): Promise<Policy>;
   readonly requests: readonly Request[];
   readonly refused: Request;
@@ -47,10 +55,19 @@ const CLASSIFY: Request[] = Array.from({ length: 20 }, () => ({
   x: Float32Array.from({ length: 6 }, () => r.next()),
   classes: 4,
 }));
+// A choices request scored pairwise (Winogrande's partial scoring): continuation i after
+// contexts[i], one of them empty; `context` is only shown, never scored.
+const PAIRWISE: Request = {
+  kind: "choices",
+  context: "Tom was tired so _ slept.",
+  contexts: ["Tom was tired so Tom", "Tom was tired so Ann", ""],
+  continuations: [" slept.", " slept.", "z"],
+};
 const TEXT: Request[] = [
   { kind: "choices", context: "The sky is", continuations: [" blue", " green", " made of cheese"] },
   { kind: "choices", context: "", continuations: ["a", "bc"] },
   { kind: "choices", context: "2+2= ", continuations: ["4", "5"] },
+  PAIRWISE,
   { kind: "generate", prompt: "cpy:ab=", until: ["\n"], maxTokens: 6 },
   { kind: "generate", prompt: "Q: why?", until: ["e", "\n"], maxTokens: 12 },
   { kind: "generate", prompt: "x", until: [], maxTokens: 3 },
@@ -61,6 +78,17 @@ const tinyLlama = () => {
   const config = { ...TINY_LM_CONFIG, max_position_embeddings: 64 };
   return LlamaPolicy.init(config, { seed: 5, tokenizer: CHAR_TOKENIZER });
 };
+
+let qwenDir: Promise<string> | undefined;
+/** The tiny Qwen2.5-layout checkpoint (BF16, q/k/v biases, its own BPE tokenizer), written once. */
+function qwenCheckpoint(): Promise<string> {
+  qwenDir ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "policy_suite_qwen2_" });
+    await writeTinyQwen2(dir, { seed: 5 });
+    return dir;
+  })();
+  return qwenDir;
+}
 
 let onnxDir: Promise<string> | undefined;
 /** The tiny Llama exported as an ONNX model folder with the character tokenizer's files. */
@@ -94,10 +122,29 @@ const SUBJECTS: Record<string, Subject> = {
   },
   llama: {
     family: "llama",
+    charTokens: true,
     open: async () => {
       await startEngine("wasm");
       return tinyLlama();
     },
+    requests: TEXT,
+    refused: CLASSIFY[0],
+    instances: GENERATE.map((q, i) => ({
+      request: q,
+      targets: (l) => (l === "sft1" ? [String(i)] : undefined),
+      reward: (y) => (String(y).startsWith(String(i)) ? 1 : 0),
+    })),
+  },
+  // The same family on a real checkpoint layout: a Qwen2.5-Instruct-style folder with its own
+  // tokenizer through transformers.js, saved back as BF16 with its tokenizer files.
+  llama_qwen2: {
+    family: "llama",
+    open: async () => {
+      const family = FAMILIES.llama;
+      const spec = family.parse({ family: "llama", source: await qwenCheckpoint() }, "model");
+      return await family.open(spec, { seed: 0, device: "wasm" });
+    },
+    saved: (dir) => ({ family: "llama", source: dir }),
     requests: TEXT,
     refused: CLASSIFY[0],
     instances: GENERATE.map((q, i) => ({
@@ -122,7 +169,10 @@ const SUBJECTS: Record<string, Subject> = {
 const skipped = (s: Subject, c: Check) => s.skip?.some((k) => k.checks.includes(c)) ?? false;
 
 Deno.test("the policy suite covers every registered model family", () => {
-  deepEqual(Object.keys(SUBJECTS).sort(), Object.keys(FAMILIES).sort());
+  deepEqual(
+    [...new Set(Object.values(SUBJECTS).map((s) => s.family))].sort(),
+    Object.keys(FAMILIES).sort(),
+  );
 });
 
 function kindsMatch(requests: readonly Request[], outputs: readonly Output[]): void {
@@ -130,9 +180,7 @@ function kindsMatch(requests: readonly Request[], outputs: readonly Output[]): v
   requests.forEach((q, i) => equal(outputs[i].kind, q.kind, `output ${i}`));
 }
 
-for (const s of Object.values(SUBJECTS)) {
-  const name = s.family;
-
+for (const [name, s] of Object.entries(SUBJECTS)) {
   Deno.test(
     `${name}: answers every request with its kind, deterministically, any batch size`,
     opts,
@@ -184,7 +232,9 @@ for (const s of Object.values(SUBJECTS)) {
               );
             }
             // The character tokenizer: one token per character (the stop string cut off).
-            ok(o.outputs[0].length <= (q as Extract<Request, { kind: "generate" }>).maxTokens);
+            if (s.charTokens) {
+              ok(o.outputs[0].length <= (q as Extract<Request, { kind: "generate" }>).maxTokens);
+            }
           });
           const three = await p.run(GENERATE, { samples: 3, temperature: 1, seed: 7 });
           for (const o of three) {
@@ -195,6 +245,53 @@ for (const s of Object.values(SUBJECTS)) {
             three,
             "seeded",
           );
+        } finally {
+          await p.dispose();
+        }
+      },
+    );
+  }
+
+  if (s.requests.includes(PAIRWISE)) {
+    Deno.test(
+      `${name}: a choices request with contexts scores each continuation after its own context`,
+      opts,
+      async () => {
+        const p = await s.open();
+        try {
+          const q = PAIRWISE as Extract<Request, { kind: "choices" }>;
+          const alone: Request[] = q.continuations.map((c, i) => ({
+            kind: "choices",
+            context: q.contexts![i],
+            continuations: [c],
+          }));
+          const shared: Request = {
+            kind: "choices",
+            context: q.context,
+            continuations: q.continuations,
+          };
+          const [pairwise, ...rest] = await p.run([PAIRWISE, ...alone, shared]);
+          const lls = (o: Output | undefined) =>
+            (o as Extract<Output, { kind: "choices" }>).logliks;
+          const each = rest.slice(0, alone.length).map((o) => lls(o)[0]);
+          equal(lls(pairwise).length, 3);
+          lls(pairwise).forEach((v, i) => ok(Math.abs(v - each[i]) < 1e-4, `continuation ${i}`));
+          ok(
+            lls(pairwise).some((v, i) => Math.abs(v - lls(rest.at(-1))[i]) > 1e-3),
+            "the shared context is not what is scored",
+          );
+          await rejects(
+            () => p.run([{ ...q, contexts: q.contexts!.slice(1) }]),
+            (e: Error) => e instanceof RangeError && !e.message.includes("\n"),
+          );
+          if (!skipped(s, "learner")) {
+            // A learner trains on one prompt per instance: it refuses rather than pick one.
+            throws(
+              () =>
+                p.learner!([{ request: PAIRWISE, targets: () => [" slept."] }], { reference: p }),
+              (e: Error) => e.message.endsWith("has one context per choice"),
+            );
+          }
         } finally {
           await p.dispose();
         }
@@ -275,9 +372,10 @@ for (const s of Object.values(SUBJECTS)) {
         await p.save!(dir);
         const family = FAMILIES[s.family];
         const spec = family.parse(
-          s.family === "mlp"
-            ? { family: "mlp", hidden: [8] }
-            : { family: "llama", tokenizer: "char", source: dir },
+          s.saved?.(dir) ??
+            (s.family === "mlp"
+              ? { family: "mlp", hidden: [8] }
+              : { family: "llama", tokenizer: "char", source: dir }),
           "model",
         );
         const back = await family.load(dir, spec, { seed: 0, device: "wasm" });

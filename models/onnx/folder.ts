@@ -1,5 +1,6 @@
-// Writes a Llama-layout model as a Hugging Face model folder that transformers.js loads and runs:
-// config.json, generation_config.json, the tokenizer files, and onnx/model.onnx (./llama.ts).
+// Writes a Llama-layout model (Llama, Llama-3, Qwen2) as a Hugging Face model folder that
+// transformers.js loads and runs: config.json, generation_config.json, the tokenizer files, and
+// onnx/model.onnx (./llama.ts).
 // Used by models/llama_io.ts's exportOnnx and by the tiny test fixture models/tiny_llama.ts.
 
 import { writeBytesAtomic, writeTextAtomic } from "../../lib/atomic.ts";
@@ -13,22 +14,16 @@ import {
   resolveLlamaConfig,
 } from "./llama.ts";
 
-/** What {@link writeOnnxFolder} writes: the architecture, its weights by HF name, a tokenizer. */
+/**
+ * What {@link writeOnnxFolder} writes: the architecture (Llama, or Qwen2 with q/k/v biases in the
+ * weights), its weights by HF name, a tokenizer.
+ */
 export interface OnnxFolderModel {
-  readonly config: LlamaConfig;
+  readonly config: LlamaConfig & { model_type?: "llama" | "qwen2"; attention_bias?: boolean };
   readonly weights: LlamaWeights;
   readonly tokenizer: TokenizerFiles;
 }
 
-/**
- * Writes `model` into `dir` (created if missing) as a transformers.js model folder; the
- * tokenizer's bos/eos/pad ids go into config.json and generation_config.json. Same inputs →
- * byte-identical files.
- *
- * @example
- * await writeOnnxFolder("out/tiny", { config, weights, tokenizer: byteLevelTokenizer() });
- * const lm = await loadOnnxLm("out/tiny", { device: "cpu" });
- */
 /** A Llama decoder's config.json fields, with the tokenizer's special ids (LLaVA's text_config). */
 export function llamaTextConfig(
   c: ResolvedLlamaConfig,
@@ -46,15 +41,36 @@ export function llamaTextConfig(
   };
 }
 
+/**
+ * Writes `model` into `dir` (created if missing) as a transformers.js model folder; the
+ * tokenizer's bos/eos/pad ids go into config.json and generation_config.json. Same inputs →
+ * byte-identical files.
+ *
+ * @example
+ * await writeOnnxFolder("out/tiny", { config, weights, tokenizer: byteLevelTokenizer() });
+ * const lm = await loadOnnxLm("out/tiny", { device: "cpu" });
+ */
 export async function writeOnnxFolder(dir: string, model: OnnxFolderModel): Promise<void> {
   const c = resolveLlamaConfig(model.config);
   const tok = model.tokenizer;
   await Deno.mkdir(`${dir}/onnx`, { recursive: true });
-  const config = {
-    architectures: ["LlamaForCausalLM"],
-    ...llamaTextConfig(c, tok),
-    use_cache: true,
-  };
+  const text = llamaTextConfig(c, tok);
+  const config = model.config.model_type === "qwen2"
+    ? {
+      architectures: ["Qwen2ForCausalLM"],
+      ...text,
+      model_type: "qwen2",
+      attention_bias: undefined,
+      mlp_bias: undefined,
+      use_sliding_window: false,
+      use_cache: true,
+    }
+    : {
+      architectures: ["LlamaForCausalLM"],
+      ...text,
+      attention_bias: model.config.attention_bias ?? false,
+      use_cache: true,
+    };
   const generation = {
     bos_token_id: tok.bosId,
     eos_token_id: tok.eosId,

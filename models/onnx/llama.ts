@@ -1,7 +1,8 @@
-// Exports a Llama-layout decoder (RMSNorm, RoPE, grouped-query attention, SwiGLU) from weights in
-// Hugging Face names to an ONNX graph with the inputs and outputs of an optimum export, so
-// transformers.js runs it like any hub ONNX LLM (KV cache included), or, fed inputs_embeds, as the
-// language half of a vision-language model. Standard ai.onnx ops only.
+// Exports a Llama-layout decoder (RMSNorm, RoPE with optional Llama-3 rescaling, grouped-query
+// attention with optional Qwen2 q/k/v biases, SwiGLU) from weights in Hugging Face names to an
+// ONNX graph with the inputs and outputs of an optimum export, so transformers.js runs it like any
+// hub ONNX LLM (KV cache included), or, fed inputs_embeds, as the language half of a
+// vision-language model. Standard ai.onnx ops only.
 
 import { ValidationError } from "../../lib/errors.ts";
 import {
@@ -31,6 +32,48 @@ export interface LlamaConfig {
   readonly max_position_embeddings: number;
   /** When true (or lm_head.weight is absent) the output projection reuses embed_tokens. */
   readonly tie_word_embeddings?: boolean;
+  /** Llama-3's RoPE frequency rescaling; absent or null for plain RoPE. */
+  readonly rope_scaling?: RopeScaling | null;
+}
+
+/**
+ * config.json's `rope_scaling` of Llama 3.1+ (`rope_type` "llama3"): low frequencies divided by
+ * `factor`, high ones kept, a smooth blend between (HF's _compute_llama3_parameters).
+ */
+export interface RopeScaling {
+  readonly rope_type: "llama3";
+  readonly factor: number;
+  readonly low_freq_factor: number;
+  readonly high_freq_factor: number;
+  readonly original_max_position_embeddings: number;
+}
+
+/**
+ * RoPE's inverse frequencies θ^(−2k/D), k < D/2, in float64, rescaled as HF's
+ * _compute_llama3_parameters does when `rope_scaling` is Llama-3's: wavelengths 2π/f longer than
+ * original_max_position_embeddings / low_freq_factor are divided by `factor`, those shorter than
+ * original_max_position_embeddings / high_freq_factor kept, and those between blended with
+ * smooth = (original / wavelength − low) / (high − low), f ← (1 − smooth)·f/factor + smooth·f.
+ */
+export function ropeInverseFrequencies(
+  c: { head_dim: number; rope_theta: number; rope_scaling?: RopeScaling | null },
+): Float64Array {
+  const d = c.head_dim, out = new Float64Array(d / 2);
+  for (let k = 0; k < d / 2; k++) out[k] = 1 / Math.pow(c.rope_theta, (2 * k) / d);
+  const s = c.rope_scaling;
+  if (!s) return out;
+  const old = s.original_max_position_embeddings;
+  const lowWavelen = old / s.low_freq_factor, highWavelen = old / s.high_freq_factor;
+  for (let k = 0; k < out.length; k++) {
+    const f = out[k], wavelen = (2 * Math.PI) / f;
+    if (wavelen < highWavelen) continue;
+    if (wavelen > lowWavelen) out[k] = f / s.factor;
+    else {
+      const smooth = (old / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+      out[k] = (1 - smooth) * (f / s.factor) + smooth * f;
+    }
+  }
+  return out;
 }
 
 /** Weights by Hugging Face name; Linear weights are [out, in], row-major. */
@@ -58,7 +101,7 @@ export function llamaArchitectureJson(c: ResolvedLlamaConfig): Record<string, un
     max_position_embeddings: c.max_position_embeddings,
     rms_norm_eps: c.rms_norm_eps,
     rope_theta: c.rope_theta,
-    rope_scaling: null,
+    rope_scaling: c.rope_scaling ?? null,
     tie_word_embeddings: c.tie_word_embeddings ?? false,
   };
 }
@@ -224,8 +267,9 @@ const MASK_MIN = -3.4028234663852886e38;
  * Padding on either side works through attention_mask; query i sees key j iff j ≤ past + i and
  * attention_mask[j] = 1.
  *
- * Initializers: norms and embed_tokens under their HF names; Linear weights transposed to
- * [in, out] under `<hf name>.T`.
+ * Initializers: norms, q/k/v biases and embed_tokens under their HF names; Linear weights
+ * transposed to [in, out] under `<hf name>.T`. q/k/v biases (Qwen2) are added after their
+ * projections when the weights have them (or `attentionBias` says so).
  *
  * With `inputsEmbeds`, the graph takes `inputs_embeds` float32 [batch_size, sequence_length,
  * hidden] in place of `input_ids` (the `decoder_model_merged` of a transformers.js
@@ -239,7 +283,7 @@ const MASK_MIN = -3.4028234663852886e38;
 export function llamaOnnx(
   weights: LlamaWeights,
   config: LlamaConfig,
-  opts: { inputsEmbeds?: boolean } = {},
+  opts: { inputsEmbeds?: boolean; attentionBias?: boolean } = {},
 ): Uint8Array {
   const embedsIn = opts.inputsEmbeds ?? false;
   const c = resolveLlamaConfig(config);
@@ -248,6 +292,17 @@ export function llamaOnnx(
   const KV = c.num_key_value_heads, V = c.vocab_size;
   const g = new GraphBuilder();
 
+  // q/k/v biases (Qwen2, or Llama with attention_bias) come with the weights.
+  const biased = opts.attentionBias ?? hasWeight(weights, "model.layers.0.self_attn.q_proj.bias");
+  if (biased) {
+    const q = NH * D, kv = KV * D;
+    for (let i = 0; i < c.num_hidden_layers; i++) {
+      const p = `model.layers.${i}.self_attn`;
+      shapes.set(`${p}.q_proj.bias`, [q]);
+      shapes.set(`${p}.k_proj.bias`, [kv]);
+      shapes.set(`${p}.v_proj.bias`, [kv]);
+    }
+  }
   const param = (name: string) =>
     g.weight(name, shapes.get(name)!, weightOf(weights, name, shapes.get(name)!));
   const linear = (name: string) => {
@@ -271,9 +326,9 @@ export function llamaOnnx(
   });
   const pastLen = g.op("Sub", [totalLen, seqLen]);
 
-  // RoPE with HF's rotate_half layout: angles θ_k = pos · theta^(-2k/D), duplicated to width D.
-  const invFreq: number[] = [];
-  for (let k = 0; k < D / 2; k++) invFreq.push(1 / Math.pow(c.rope_theta, (2 * k) / D));
+  // RoPE with HF's rotate_half layout: angles θ_k = pos · f_k (Llama-3-rescaled when the config
+  // says so), duplicated to width D.
+  const invFreq = Array.from(ropeInverseFrequencies(c));
   const pos = g.op("Unsqueeze", [
     g.op("Cast", ["position_ids"], { attrs: [{ name: "to", i: DataType.FLOAT }] }),
     g.ints([2]),
@@ -336,22 +391,15 @@ export function llamaOnnx(
     const scope = `/model/layers.${i}`;
     const xn = rmsNorm(x, `${p}.input_layernorm.weight`, `${scope}/input_layernorm`);
     const at = `${scope}/self_attn`;
-    const q0 = g.op("Mul", [
-      g.op("MatMul", [xn, linear(`${p}.self_attn.q_proj.weight`)], { scope: at }),
-      scale,
-    ], {
-      scope: at,
-    });
+    // x·Wᵀ (+ b where Qwen2 / attention_bias checkpoints have q/k/v biases).
+    const proj = (n: string) => {
+      const y = g.op("MatMul", [xn, linear(`${p}.self_attn.${n}.weight`)], { scope: at });
+      return biased ? g.op("Add", [y, param(`${p}.self_attn.${n}.bias`)], { scope: at }) : y;
+    };
+    const q0 = g.op("Mul", [proj("q_proj"), scale], { scope: at });
     const q = rope(toHeads(q0, NH, at), at);
-    const k = rope(
-      toHeads(g.op("MatMul", [xn, linear(`${p}.self_attn.k_proj.weight`)], { scope: at }), KV, at),
-      at,
-    );
-    const v = toHeads(
-      g.op("MatMul", [xn, linear(`${p}.self_attn.v_proj.weight`)], { scope: at }),
-      KV,
-      at,
-    );
+    const k = rope(toHeads(proj("k_proj"), KV, at), at);
+    const v = toHeads(proj("v_proj"), KV, at);
     const keys = g.op("Concat", [`past_key_values.${i}.key`, k], {
       attrs: [{ name: "axis", i: 2 }],
       output: `present.${i}.key`,

@@ -1,7 +1,8 @@
 // Tests for models/onnx/llama.ts on onnxruntime-node directly: logits match the float64
 // reference (with and without GQA, tied or separate lm_head), the KV cache reproduces a full
 // recomputation, left and right padding leave the real positions unchanged, and bad weights fail;
-// the inputs_embeds decoder and the embed_tokens graph compose to the token graph.
+// the inputs_embeds decoder and the embed_tokens graph compose to the token graph; Qwen2's q/k/v
+// biases and Llama-3's RoPE rescaling match the reference out to position 300.
 
 import { deepEqual, ok, throws } from "node:assert/strict";
 import * as ort from "onnxruntime-node";
@@ -271,5 +272,89 @@ Deno.test("llamaOnnx inputsEmbeds: embed_tokens then the embeds decoder equals t
     for (let t = 0; t < n; t++) ok(maxDiff(row(free, 0, t), ref[t]) < 1e-4, `position ${t}`);
   } finally {
     await Promise.all([tokens.release(), embed.release(), decoder.release()]);
+  }
+});
+
+/** Llama-3's rope_scaling at this size: head_dim 8, θ 500 → wavelengths 6.3, 30, 140, 664, so
+ * with original context 64 (low 1, high 4) one frequency is kept, one blended, two divided. */
+const LLAMA3_SCALED: LlamaConfig = {
+  ...BASE,
+  rope_scaling: {
+    rope_type: "llama3",
+    factor: 8,
+    low_freq_factor: 1,
+    high_freq_factor: 4,
+    original_max_position_embeddings: 64,
+  },
+  max_position_embeddings: 512,
+};
+
+/** Qwen2's q/k/v biases drawn beside the random weights. */
+function withBiases(config: LlamaConfig, seed: number): Map<string, Float32Array> {
+  const c = resolveLlamaConfig(config);
+  const weights = randomLlamaWeights(config, seed), r = rng(seed, 99);
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    for (
+      const [n, width] of [["q", c.num_attention_heads], ["k", c.num_key_value_heads], [
+        "v",
+        c.num_key_value_heads,
+      ]] as const
+    ) {
+      weights.set(
+        `model.layers.${l}.self_attn.${n}_proj.bias`,
+        Float32Array.from({ length: width * c.head_dim }, () => r.next() - 0.5),
+      );
+    }
+  }
+  return weights;
+}
+
+Deno.test("llamaOnnx: Qwen2 q/k/v biases and Llama-3 rope scaling match the float64 reference, cache included", async () => {
+  for (
+    const [label, config, weights] of [
+      ["qwen2 biases, tied", { ...BASE, tie_word_embeddings: true }, withBiases(BASE, 4)],
+      ["llama3 rope scaling", LLAMA3_SCALED, randomLlamaWeights(LLAMA3_SCALED, 5)],
+    ] as const
+  ) {
+    if (config.tie_word_embeddings) weights.delete("lm_head.weight");
+    const s = await ort.InferenceSession.create(llamaOnnx(weights, config));
+    try {
+      // Positions far enough out (to 300) that the rescaled low frequencies matter.
+      const ids = range(12).map((i) => seq[i % seq.length]);
+      const positions = range(12, 289);
+      const full = llamaLogits(weights, config, [...range(289).map((i) => i % 50), ...ids]);
+      const out = await run(s, config, {
+        ids: [[...range(289).map((i) => i % 50), ...ids]],
+        mask: [range(301).map(() => 1)],
+        positions: [range(301)],
+      });
+      let worst = 0;
+      for (const t of [0, 50, 200, 300]) worst = Math.max(worst, maxDiff(row(out, 0, t), full[t]));
+      ok(worst < 1e-4, `${label}: max |Δ| ${worst}`);
+      // The last 12 positions again through the KV cache of the first 289.
+      const prefix = await run(s, config, {
+        ids: [range(289).map((i) => i % 50)],
+        mask: [range(289).map(() => 1)],
+        positions: [range(289)],
+      });
+      const rest = await run(s, config, {
+        ids: [ids],
+        mask: [range(301).map(() => 1)],
+        positions: [positions],
+        past: prefix,
+      });
+      for (let t = 0; t < 12; t++) {
+        ok(maxDiff(row(rest, 0, t), full[289 + t]) < 1e-4, `${label}: cached position ${289 + t}`);
+      }
+      // Without the scaling (or the biases) the logits differ: the test would notice.
+      const plain = llamaLogits(
+        new Map([...weights].filter(([n]) => !n.endsWith(".bias"))),
+        { ...config, rope_scaling: null },
+        [...range(289).map((i) => i % 50), ...ids],
+      );
+      ok(maxDiff(plain[300], full[300]) > 1e-2, `${label}: reference sensitive to the feature`);
+    } finally {
+      await s.release();
+    }
   }
 });
