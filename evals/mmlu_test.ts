@@ -7,7 +7,7 @@
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { join } from "node:path";
 import { mmlu } from "../tasks/mmlu.ts";
-import { writeTaskFixture } from "../tests/task_fixtures.ts";
+import { writeTaskFixture } from "../runs/fixtures.ts";
 import { mcAcc } from "./multiple_choice.ts";
 import {
   MMLU_SUBJECTS,

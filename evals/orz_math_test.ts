@@ -20,7 +20,7 @@ import { orzMath, orzTarget } from "../tasks/orz_math.ts";
 import { loadTestFile } from "../tasks/hub_data.ts";
 import { isHeldOut } from "../tasks/held_out.ts";
 import { ValidationError } from "../lib/errors.ts";
-import { writeFixture } from "../tests/fixture_files.ts";
+import { writeFixture } from "../lib/published_files.ts";
 
 Deno.test("orzPrompt: the problem as published, then Qwen2.5-Math's \\boxed{} instruction", () => {
   equal(ORZ_INSTRUCTION, "Please reason step by step, and put your final answer within \\boxed{}.");

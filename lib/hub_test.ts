@@ -19,7 +19,7 @@ import {
   resolveModelFile,
 } from "./hub.ts";
 import { readRecords } from "./records.ts";
-import { fixtureBytes } from "../tests/fixture_files.ts";
+import { fixtureBytes } from "./published_files.ts";
 
 const BYTES = fixtureBytes([{ q: "a", answer: 1 }, { q: "b", answer: 2 }], "jsonl");
 const FILE = { repo: "org/ds", revision: "main", path: "data/test.jsonl" };

@@ -1,5 +1,5 @@
 // Tests for lib/records.ts on fixtures written in the hub's published formats by
-// tests/fixture_files.ts, including every error a user's data file can cause.
+// lib/published_files.ts, including every error a user's data file can cause.
 
 import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
 import { gzipSync } from "node:zlib";
@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { ValidationError } from "./errors.ts";
 import { sha256Hex } from "./hash.ts";
 import { readRecords, requireFields } from "./records.ts";
-import { fixtureBytes, writeFixture } from "../tests/fixture_files.ts";
+import { fixtureBytes, writeFixture } from "./published_files.ts";
 
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 255]);
 

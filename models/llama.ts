@@ -183,7 +183,8 @@ export function ropeFor(
     t: number;
     d: number;
     theta: number;
-    scaling?: RopeScaling | null;
+    /** The config's rope_scaling (null without); required so no caller can forget it. */
+    scaling: RopeScaling | null | undefined;
     dtype: np.DType;
   },
 ): [np.Array, np.Array] {

@@ -292,14 +292,14 @@ export function llamaLearner(
           return { loss: r.loss, kl: ref ? kl * tokens / idx.length : NaN };
         },
         async rollout(idx, g): Promise<Rollouts<string>> {
-          const rowsOf = idx.flatMap((i) => Array<number>(g).fill(i));
+          const rowsOf = idx.flatMap((i) => Array<number>(g).fill(i)), stops = policy.stops;
           const prompts = rowsOf.map((i) => encoded[i].prompt);
           const s = await sample(policy.params, prompts, {
             config,
             maxTokens: genTokens,
             temperature: 1,
             seed: (seed * 1_000_003 + hashString(`rollout:${calls++}`)) >>> 0,
-            stopWhen: (row, ids) => generationDone(encoded[rowsOf[row]], ids, tok),
+            stopWhen: (row, ids) => generationDone(encoded[rowsOf[row]], ids, stops),
           });
           const rows = prompts.map((prompt, r) => ({
             prompt,

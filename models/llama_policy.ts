@@ -125,6 +125,13 @@ export class LlamaPolicy implements Policy {
     return this.checkpoint.generation ?? {};
   }
 
+  /** What ends a generation: the tokenizer's EOS and every EOS id of generation_config.json. */
+  get stops(): { stopIds: ReadonlySet<number>; decode(ids: readonly number[]): string } {
+    const ids = [this.tokenizer.eosId, ...(this.generation.eosIds ?? [])];
+    const stopIds = new Set(ids.filter((x): x is number => x !== null));
+    return { stopIds, decode: (t) => this.tokenizer.decode(t) };
+  }
+
   /** Every checkpoint file it was loaded from, with its sha256 (empty for a fresh model). */
   get files(): readonly CheckpointFile[] {
     return this.checkpoint.files ?? [];
@@ -245,7 +252,7 @@ export class LlamaPolicy implements Policy {
     requests: readonly GenerateRequest[],
     opts: { temperature: number; topP?: number; seed: number; batchSize?: number },
   ): Promise<number[][]> {
-    const size = opts.batchSize ?? 64, out: number[][] = [];
+    const size = opts.batchSize ?? 64, out: number[][] = [], stops = this.stops;
     for (let s = 0; s < requests.length; s += size) {
       const chunk = requests.slice(s, s + size);
       chunk.forEach((r, i) => {
@@ -259,7 +266,7 @@ export class LlamaPolicy implements Policy {
         temperature: opts.temperature,
         topP: opts.topP,
         seed: s === 0 ? opts.seed : (opts.seed + hashString(`chunk:${s}`)) >>> 0,
-        stopWhen: (row, t) => generationDone(chunk[row], t, this.tokenizer),
+        stopWhen: (row, t) => generationDone(chunk[row], t, stops),
       });
       out.push(...got.tokens);
     }

@@ -71,15 +71,16 @@ export function cutAtStop(text: string, until: readonly string[]): string {
 
 /**
  * Whether a generation is over after the new tokens `ids`: its token budget is spent, the last
- * token is EOS, or the decoded text holds a stop string.
+ * token is an end-of-sequence id (the tokenizer's EOS, and every id generation_config.json lists,
+ * as Qwen2.5-Instruct's <|im_end|> and <|endoftext|>), or the decoded text holds a stop string.
  */
 export function generationDone(
   req: { readonly maxTokens: number; readonly until: readonly string[] },
   ids: readonly number[],
-  tok: { readonly eosId: number | null; decode(ids: readonly number[]): string },
+  tok: { readonly stopIds: ReadonlySet<number>; decode(ids: readonly number[]): string },
 ): boolean {
   if (ids.length >= req.maxTokens) return true;
-  if (tok.eosId !== null && ids[ids.length - 1] === tok.eosId) return true;
+  if (tok.stopIds.has(ids[ids.length - 1])) return true;
   if (req.until.every((s) => s === "")) return false;
   const text = tok.decode(ids);
   return cutAtStop(text, req.until).length < text.length;

@@ -305,7 +305,10 @@ export class OnnxLm implements Policy {
       .flat()
       .filter((x): x is number => typeof x === "number");
     this.eos = new Set(eosIds);
-    const prefix = bos ?? eosIds[0];
+    // lm-eval's prefix_token_id: the tokenizer's BOS, else the tokenizer's EOS (not config.json's
+    // bos_token_id: Qwen2.5's names <|endoftext|> there, while its tokenizer has no BOS and lm-eval
+    // scores an empty context after <|im_end|>); the config's ids only where the tokenizer has none.
+    const prefix = tokenizer.bos_token_id ?? tokenizer.eos_token_id ?? bos ?? eosIds[0];
     if (prefix === undefined) {
       throw new ValidationError(id, "tokenizer has neither a BOS nor an EOS token");
     }

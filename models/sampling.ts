@@ -192,6 +192,7 @@ function prefillProgram(config: LlamaModelConfig, S: number) {
       t: T,
       d: c.head_dim,
       theta: c.rope_theta,
+      scaling: c.rope_scaling,
       dtype: dtypeOf(p),
     });
     // Right padding: real queries only see earlier (real) keys, so causality is the whole mask.
@@ -225,6 +226,7 @@ function decodeProgram(config: LlamaModelConfig, S: number) {
       t: 1,
       d: c.head_dim,
       theta: c.rope_theta,
+      scaling: c.rope_scaling,
       dtype: dtypeOf(p),
     });
     const slots = np.arange(S, undefined, 1, { dtype: np.int32 }).reshape([1, S]);

@@ -6,6 +6,7 @@ import { tree } from "@jax-js/jax";
 import { UsageError } from "../lib/errors.ts";
 import { startEngine } from "./engine.ts";
 import {
+  answerLogProbs,
   llamaForward,
   type LlamaModelConfig,
   padBatch,
@@ -14,6 +15,8 @@ import {
 } from "./llama.ts";
 import { llamaGreedy, logSoftmax } from "./llama_ref.ts";
 import { sample } from "./sampling.ts";
+import { loadLlama } from "./llama_io.ts";
+import { writeTinyLlama3 } from "./tiny_checkpoints.ts";
 import {
   GQA_CONFIG as GQA,
   maxAbsDiff as maxDiff,
@@ -184,5 +187,38 @@ Deno.test(
       /boom/,
     );
     tree.dispose(params);
+  },
+);
+
+Deno.test(
+  "sample: Llama-3's rope scaling in the KV-cached decode equals greedy decoding by full forward passes",
+  { sanitizeOps: false, sanitizeResources: false },
+  async () => {
+    await startEngine("wasm");
+    const dir = await Deno.makeTempDir();
+    try {
+      await writeTinyLlama3(dir, { seed: 2 });
+      const { config, params } = await loadLlama(dir);
+      ok(config.rope_scaling, "the checkpoint has llama3 rope scaling");
+      // Long enough that the rescaled low frequencies matter (positions past 100).
+      const prompt = Array.from({ length: 120 }, (_, i) => 5 + (i * 7) % 50);
+      const cached = await sample(params, [prompt], { config, maxTokens: 6, temperature: 0 });
+      const seq = [...prompt], lps: number[] = [];
+      for (let k = 0; k < 6; k++) {
+        const lp = await answerLogProbs(params, [seq], { config, batchSize: 1 });
+        let best = 0;
+        for (let v = 1; v < config.vocab_size; v++) if (lp[v] > lp[best]) best = v;
+        seq.push(best);
+        lps.push(lp[best]);
+      }
+      deepEqual(cached.tokens[0], seq.slice(prompt.length));
+      // The cached decode's log-probabilities equal the full forward's at every step.
+      cached.logProbs[0].forEach((v, k) =>
+        ok(Math.abs(v - lps[k]) < 1e-4, `step ${k}: ${v} vs ${lps[k]}`)
+      );
+      tree.dispose(params);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 );

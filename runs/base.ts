@@ -86,7 +86,10 @@ export async function basePolicy(
     `${dir}/meta.json`,
     JSON.stringify({ key: baseKey(plan, opts), family: family.id }, null, 2) + "\n",
   );
-  return { policy, hash, dir, cached: false };
+  // Continue from what the cache holds (a BF16 or F16 checkpoint's layout rounds the trained
+  // weights on save), so a run with a fresh base and one with a cached base are identical.
+  await policy.dispose();
+  return { policy: await family.load(dir, model, opts), hash, dir, cached: false };
 }
 
 /** A complete cache folder's policy, undefined when absent; a damaged one is a one-line error. */

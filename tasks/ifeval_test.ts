@@ -5,7 +5,7 @@
 
 import { deepEqual, equal, rejects } from "node:assert/strict";
 import { join } from "node:path";
-import { type ColumnType, writeFixture } from "../tests/fixture_files.ts";
+import { type ColumnType, writeFixture } from "../lib/published_files.ts";
 import { ValidationError } from "../lib/errors.ts";
 import { loadTestFile } from "./hub_data.ts";
 import { ifeval, type IfevalDoc } from "./ifeval.ts";

@@ -4,7 +4,7 @@
 // their own row numbers and counts the others as skipped.
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { writeFixture } from "../tests/fixture_files.ts";
+import { writeFixture } from "../lib/published_files.ts";
 import { loadTestFile } from "./hub_data.ts";
 import { scienceqa, type ScienceQaDoc, scienceqaText } from "./scienceqa.ts";
 

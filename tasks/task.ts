@@ -188,7 +188,7 @@ export interface TaskFixture<I extends Item> {
   readonly records?: Readonly<Record<string, readonly Record<string, unknown>[]>>;
   /** The hub path a record belongs in, for a split published as several files (default: first). */
   fileOf?(record: Readonly<Record<string, unknown>>): string;
-  /** Parquet column types inference would get wrong, in tests/fixture_files.ts's notation. */
+  /** Parquet column types inference would get wrong, in lib/published_files.ts's notation. */
   readonly columns?: Readonly<Record<string, unknown>>;
   /**
    * The item ids the records give per split, where they are not one per record (records that

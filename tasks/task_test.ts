@@ -4,7 +4,7 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { join } from "node:path";
 import { ValidationError } from "../lib/errors.ts";
-import { writeFixture } from "../tests/fixture_files.ts";
+import { writeFixture } from "../lib/published_files.ts";
 import { hellaswag } from "./hellaswag.ts";
 import { parityMnist } from "./parity_mnist.ts";
 import { defineTask, type Item, type TaskSpec } from "./task.ts";

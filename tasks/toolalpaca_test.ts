@@ -6,7 +6,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
 import { UsageError, ValidationError } from "../lib/errors.ts";
-import { writeFixture } from "../tests/fixture_files.ts";
+import { writeFixture } from "../lib/published_files.ts";
 import { loadTestFile } from "./hub_data.ts";
 import type { Item } from "./task.ts";
 import { toolalpaca, type ToolAlpacaItem } from "./toolalpaca.ts";

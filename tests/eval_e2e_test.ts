@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { AutoTokenizer, type PreTrainedTokenizer } from "@huggingface/transformers";
 import { cli, exists, TEXT_PERMISSIONS } from "./cli.ts";
-import { writeAllTaskFixtures } from "./task_fixtures.ts";
+import { writeAllTaskFixtures } from "../runs/fixtures.ts";
 import { type RandomLlama, writeTinyLlama } from "../models/tiny_llama.ts";
 import { llamaLoglik } from "../models/llama_ref.ts";
 

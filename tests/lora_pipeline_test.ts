@@ -22,7 +22,7 @@ import { checkMemory, memoryBudgets, resolvePlan } from "../runs/resolve.ts";
 import { TASK_LIST } from "../tasks/mod.ts";
 import { lrAt } from "../trainers/schedule.ts";
 import { cli, exists } from "./cli.ts";
-import { isHubTask, writeTaskFixture } from "./task_fixtures.ts";
+import { isHubTask, writeTaskFixture } from "../runs/fixtures.ts";
 import { TINY_LM_CONFIG } from "./tiny_lm.ts";
 
 // jax-js's wasm worker pool outlives each test.

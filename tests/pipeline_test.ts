@@ -19,7 +19,7 @@ import { MATRIX_COLUMNS, writeReport } from "../runs/report.ts";
 import { resolvePlan } from "../runs/resolve.ts";
 import { RECIPES } from "../runs/recipes/mod.ts";
 import { getTask, TASK_LIST } from "../tasks/mod.ts";
-import { isHubTask, writeTaskFixture } from "./task_fixtures.ts";
+import { isHubTask, writeTaskFixture } from "../runs/fixtures.ts";
 import { TINY_LM_CONFIG } from "./tiny_lm.ts";
 
 // jax-js's wasm worker pool outlives each test.

@@ -24,8 +24,8 @@ import {
 import type { ClassifyRequest } from "../models/policy.ts";
 import { runPython } from "../evals/sandbox.ts";
 import { UsageError, ValidationError } from "../lib/errors.ts";
-import { isHubTask, writeTaskFixture } from "./task_fixtures.ts";
-import { type ColumnType, writeFixture } from "./fixture_files.ts";
+import { isHubTask, writeTaskFixture } from "../runs/fixtures.ts";
+import { type ColumnType, writeFixture } from "../lib/published_files.ts";
 
 const TASKS_DIR = new URL("../tasks/", import.meta.url);
 const SEED = 7, OTHER_SEED = 8;

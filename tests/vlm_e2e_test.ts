@@ -6,7 +6,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { cli, TEXT_PERMISSIONS } from "./cli.ts";
-import { writeTaskFixture } from "./task_fixtures.ts";
+import { writeTaskFixture } from "../runs/fixtures.ts";
 import { getTask } from "../tasks/mod.ts";
 import { writeTinyLlava } from "../models/tiny_llava.ts";
 

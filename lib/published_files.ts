@@ -1,6 +1,6 @@
-// Writes test records in the exact shapes Hugging Face datasets are published in (parquet as
-// pyarrow lays it out, JSON Lines, JSON arrays, gzip'd JSON/JSONL), so tests read real formats.
-// Same records and options, same bytes: fixtures can be hashed and pinned.
+// Writes records in the exact shapes Hugging Face datasets are published in (parquet as pyarrow
+// lays it out, JSON Lines, JSON arrays, gzip'd JSON/JSONL), so tests and offline recipes read
+// fixtures through the real data path. Same records and options, same bytes: they can be pinned.
 
 import * as zlib from "node:zlib";
 import { dirname, join } from "node:path";
