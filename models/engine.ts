@@ -44,4 +44,53 @@ export async function startEngine(device: Device, opts?: { platform?: Platform }
     );
   }
   defaultDevice(device);
+  if (device === "wasm") await coarsenWasmAllocations();
+}
+
+/** Requests at least this large are rounded up to a coarse size class (1 MiB). */
+const COARSE_FROM = 2 ** 20;
+
+/**
+ * The size class a large request is rounded up to: the next 2^(k/4) (classes 19% apart), in
+ * whole 64 KiB pages; smaller requests keep their size.
+ */
+export function coarseSize(size: number): number {
+  if (size < COARSE_FROM) return size;
+  const k = Math.ceil(4 * Math.log2(size) - 1e-9);
+  return Math.max(size, Math.ceil(2 ** (k / 4) / 65536) * 65536);
+}
+
+let coarsened: boolean | null = null;
+
+/**
+ * jax-js 0.1.25's wasm allocator never merges or splits freed blocks: a freed buffer serves only
+ * a later request of exactly its (64 KiB-rounded) size, and the 4 GiB memory grows by every
+ * other size. A benchmark whose programs see many sequence lengths (each task's prompts, KL
+ * samples, rollouts) then exhausts 4 GiB while holding far less. Rounding every large request
+ * that jax-js makes for a computed buffer up to a few size classes ({@link coarseSize}) lets
+ * freed buffers serve the next shapes (at most 19% more memory per buffer). Arrays made from
+ * host data keep their exact size (their bytes are copied in), and jax-js reads buffers by byte
+ * count, so the larger blocks are never seen; its CPU routines (sort, scatter, linear algebra),
+ * which do see a buffer's length, are not used by forgetbench's models. Applied once, to the
+ * backend jax-js keeps for "wasm" (reached through its bundle, as the package does not export
+ * it); if that bundle is not the expected one, nothing is changed. Returns whether it applies.
+ */
+export async function coarsenWasmAllocations(): Promise<boolean> {
+  if (coarsened !== null) return coarsened;
+  coarsened = false;
+  try {
+    const url = new URL("./backend-CnjgxpXq.js", import.meta.resolve("@jax-js/jax"));
+    const mod = await import(url.href);
+    const backend = typeof mod.s === "function" ? mod.s("wasm") : null;
+    if (!backend || typeof backend.malloc !== "function" || backend.malloc.length !== 2) {
+      return false;
+    }
+    const malloc = backend.malloc.bind(backend);
+    backend.malloc = (size: number, initialData?: Uint8Array) =>
+      initialData ? malloc(size, initialData) : malloc(coarseSize(size));
+    coarsened = true;
+  } catch {
+    // Another jax-js build: leave its allocator as it is.
+  }
+  return coarsened;
 }

@@ -413,9 +413,18 @@ export function exactKlPerToken(
 
 // ---- host-side helpers: padding, compiled programs, scoring ----
 
-/** Rounds up to a multiple of `m`, so that varying lengths share a few compiled programs. */
+/**
+ * The padded length of `n` tokens, so that varying lengths share a few compiled programs and
+ * buffer sizes: up to 256, a multiple of `m` (8 or 16); beyond, the next of 384, 512, 768, 1024,
+ * 1536, 2048, … (powers of two and 1.5 times them; at most 50% padding). Few distinct long
+ * shapes matter on wasm, whose allocator reuses a freed buffer only for the same size.
+ */
 export function bucket(n: number, m: number): number {
-  return Math.ceil(n / m) * m;
+  if (n <= 256) return Math.ceil(n / m) * m;
+  for (let p = 256;; p *= 2) {
+    if (n <= p * 1.5) return p * 1.5;
+    if (n <= p * 2) return p * 2;
+  }
 }
 
 /**
@@ -439,6 +448,31 @@ export function padBatch(
     tokens: np.array(tokens, { dtype: np.int32 }).reshape([B, T]),
     attnMask: np.array(mask).reshape([B, T]),
   };
+}
+
+/**
+ * Bytes of activations one forward pass over a batch may take (attention scores, logits, MLP):
+ * evaluation, KL and sampling split their batches to stay within it, so long prompts (a
+ * ToolAlpaca API's documentation, MMLU's five shots) do not exhaust memory (wasm has 4 GiB).
+ */
+export const ACTIVATION_BUDGET = 64 * 2 ** 20;
+
+/**
+ * Rows per forward pass of sequences padded to `T` tokens: `wanted`, or fewer (at least 1) so
+ * that the per-row estimate, 4 bytes × T × (2·heads·T attention scores and weights + 3·vocab
+ * logits and log-probabilities + 4·intermediate + 8·hidden), times the rows fits `budget`.
+ */
+export function rowsWithin(
+  config: LlamaModelConfig,
+  T: number,
+  wanted: number,
+  budget = ACTIVATION_BUDGET,
+): number {
+  const c = resolveLlamaConfig(config);
+  const perRow = 4 * T *
+    (2 * c.num_attention_heads * T + 3 * c.vocab_size + 4 * c.intermediate_size +
+      8 * c.hidden_size);
+  return Math.max(1, Math.min(wanted, Math.floor(budget / perRow)));
 }
 
 /** jit-compiled programs per architecture and kind, made on first use and kept. */
@@ -475,7 +509,11 @@ export async function scoreTokens(
     () => (p: LlamaParams, b: TokenBatch) =>
       tokenLogProbs(p, b, { config: opts.config, temperature: t }),
   );
-  return await inBatches(seqs, opts.batchSize ?? 16, async (b) => await f(tree.ref(params), b));
+  return await inBatches(
+    seqs,
+    { size: opts.batchSize ?? 16, config: opts.config },
+    async (b) => await f(tree.ref(params), b),
+  );
 }
 
 /**
@@ -494,18 +532,22 @@ export async function scoreKl(
   );
   return await inBatches(
     seqs,
-    opts.batchSize ?? 16,
+    { size: opts.batchSize ?? 16, config: opts.config },
     async (b) => await f(tree.ref(pair[0]), tree.ref(pair[1]), b),
   );
 }
 
-/** Runs `fn` on padded chunks of `size` rows and unpacks its [size, T] result per sequence. */
+/**
+ * Runs `fn` on padded chunks of `size` rows (fewer where long sequences would exceed the
+ * activation budget) and unpacks its [rows, T] result per sequence.
+ */
 async function inBatches(
   seqs: readonly (readonly number[])[],
-  size: number,
+  opts: { size: number; config: LlamaModelConfig },
   fn: (b: TokenBatch) => Promise<np.Array>,
 ): Promise<number[][]> {
   const T = bucket(Math.max(1, ...seqs.map((s) => s.length)), 8), out: number[][] = [];
+  const size = rowsWithin(opts.config, T, opts.size);
   for (let s = 0; s < seqs.length; s += size) {
     const chunk = seqs.slice(s, s + size);
     const d = await (await fn(padBatch(chunk, { length: T, rows: size }))).data();
@@ -523,7 +565,7 @@ export async function answerLogProbs(
   prompts: readonly (readonly number[])[],
   opts: ConfigOption & { batchSize?: number },
 ): Promise<Float32Array> {
-  const V = opts.config.vocab_size, size = opts.batchSize ?? 16;
+  const V = opts.config.vocab_size;
   const f = program(
     `next:${configKey(opts.config)}`,
     () => (p: LlamaParams, b: TokenBatch) => nextTokenLogProbs(p, b, { config: opts.config }),
@@ -531,6 +573,7 @@ export async function answerLogProbs(
   // Append one pad token: the distribution at that position is the one after the prompt.
   const seqs = prompts.map((p) => [...p, 0]);
   const T = bucket(Math.max(1, ...seqs.map((s) => s.length)), 8);
+  const size = rowsWithin(opts.config, T, opts.batchSize ?? 16);
   const out = new Float32Array(prompts.length * V);
   for (let s = 0; s < seqs.length; s += size) {
     const chunk = seqs.slice(s, s + size);

@@ -11,12 +11,13 @@
 // π0 is the learner's `reference` (the pipeline passes the model at the start of the stage); it
 // also anchors the KL column of the step logs.
 //
-// `accumulate: k` cuts each step's batch into k micro-batches (SFT: instances; pg: instances with
-// their G rollouts), weighted by their share of the loss's normaliser, for one AdamW update
-// (models/optim.ts accumulate); k = 1 is the fused single step. `lora` trains an adapter
+// `accumulate: k` cuts each step's rows into k micro-batches (SFT: instances; pg: rollouts),
+// weighted by their share of the loss's normaliser, for one AdamW update (models/optim.ts
+// accumulate); k = 1 is the fused single step. Rollouts are sampled in chunks that fit the
+// sampling budget (models/memory.ts samplingRows), each row on its own random stream. `lora` trains an adapter
 // (models/lora.ts) attached to the policy, the base weights frozen and out of the optimiser.
 
-import { numpy as np, tree } from "@jax-js/jax";
+import { defaultDevice, numpy as np, tree } from "@jax-js/jax";
 import { UsageError, ValidationError } from "../lib/errors.ts";
 import { hashString, rng } from "../lib/rng.ts";
 import type {
@@ -27,7 +28,8 @@ import type {
   Target,
   TrainInstance,
 } from "./learner.ts";
-import { type LlamaParams, scoreKl, scoreTokens } from "./llama.ts";
+import { bucket, type LlamaParams, scoreKl, scoreTokens } from "./llama.ts";
+import { samplingBudget, samplingRows } from "./memory.ts";
 import {
   type Example,
   type GrpoBatch,
@@ -53,11 +55,6 @@ import {
 import { initTrainState, makeTrainStep, readScalars, type TrainStep } from "./optim.ts";
 import { sample } from "./sampling.ts";
 import { promptIds, type Tokenizer } from "./tokenizer.ts";
-
-/** Rounds up to a multiple of 8 (fewer compiled shapes). */
-function bucket(n: number): number {
-  return Math.ceil(n / 8) * 8;
-}
 
 // deno-lint-ignore no-explicit-any -- one cache for the full and the LoRA steps' parameter trees
 type Step<B> = TrainStep<any, B, Metrics>;
@@ -183,7 +180,7 @@ export function llamaLearner(
   const { config, tokenizer: tok } = policy;
   const encoded = instances.map((inst, i) => encodeInstance(inst, tok, i));
   const genTokens = Math.max(...encoded.map((e) => e.maxTokens));
-  const rollLen = bucket(Math.max(...encoded.map((e) => e.prompt.length)) + genTokens);
+  const rollLen = bucket(Math.max(...encoded.map((e) => e.prompt.length)) + genTokens, 8);
   const ref = opts.reference === undefined
     ? undefined
     : (opts.reference as LlamaPolicy).params ?? undefined;
@@ -217,7 +214,10 @@ export function llamaLearner(
         const y = ys[ys.length === 1 ? 0 : r.int(ys.length)];
         return completionIds(encoded[i], String(y), tok);
       });
-      const length = bucket(Math.max(...ids.map((c, i) => encoded[i].prompt.length + c.length)));
+      const length = bucket(
+        Math.max(...ids.map((c, i) => encoded[i].prompt.length + c.length)),
+        8,
+      );
       if (length > config.max_position_embeddings) {
         throw new UsageError(
           `llama learner: SFT sequences of ${length} tokens exceed max_position_embeddings ${config.max_position_embeddings}`,
@@ -250,17 +250,20 @@ export function llamaLearner(
        */
       const update = async <B>(
         step: Step<B>,
-        micro: readonly B[],
+        micro: readonly (() => B)[],
         o: { lr: number; weights: readonly number[] },
       ) => {
-        const batches = lora ? micro.map((data) => ({ frozen: tree.ref(lora.base), data })) : micro;
+        // Each micro-batch is made just before its gradient (one alive at a time).
+        const batches = lora
+          ? micro.map((data) => () => ({ frozen: tree.ref(lora.base), data: data() }))
+          : micro;
         if (lora) {
           // The step's forward builds its own merged weights: free the live copy meanwhile (the
           // base stands in for it until setLoraWeights merges the new adapter).
           tree.dispose(policy.params);
           policy.params = tree.ref(lora.base);
         }
-        const r = await step.accumulate(state, batches as B[], o);
+        const r = await step.accumulate(state, batches as (() => B)[], o);
         state = r.state;
         if (lora) policy.setLoraWeights(r.state.params);
         else policy.params = r.state.params;
@@ -275,11 +278,14 @@ export function llamaLearner(
               prompt: encoded[i].prompt,
               completion: targets.ids[i],
             }));
-            const batch = sftBatch(examples, { length: targets.length, padId: tok.padId });
-            if (ref) {
-              batch.refLogProbs = referenceLogProbs(ref, batch, { config });
-              batch.beta = np.array(beta);
-            }
+            const batch = () => {
+              const b = sftBatch(examples, { length: targets.length, padId: tok.padId });
+              if (ref) {
+                b.refLogProbs = referenceLogProbs(ref, b, { config });
+                b.beta = np.array(beta);
+              }
+              return b;
+            };
             return { batch, tokens: examples.reduce((a, e) => a + e.completion.length, 0) };
           });
           // The loss is a mean over target tokens: each micro-batch weighs its share of them.
@@ -294,13 +300,28 @@ export function llamaLearner(
         async rollout(idx, g): Promise<Rollouts<string>> {
           const rowsOf = idx.flatMap((i) => Array<number>(g).fill(i)), stops = policy.stops;
           const prompts = rowsOf.map((i) => encoded[i].prompt);
-          const s = await sample(policy.params, prompts, {
-            config,
-            maxTokens: genTokens,
-            temperature: 1,
-            seed: (seed * 1_000_003 + hashString(`rollout:${calls++}`)) >>> 0,
-            stopWhen: (row, ids) => generationDone(encoded[rowsOf[row]], ids, stops),
-          });
+          // Sampled in chunks of as many rows as fit the sampling budget (all of them for small
+          // models), each row on its own random stream: the samples are the whole batch's.
+          const seedNow = (seed * 1_000_003 + hashString(`rollout:${calls++}`)) >>> 0;
+          const s: { tokens: number[][]; logProbs: number[][] } = { tokens: [], logProbs: [] };
+          const P = Math.max(...prompts.map((p) => p.length));
+          const chunk = samplingRows(config, {
+            rows: prompts.length,
+            length: bucket(P + genTokens, 16),
+            prompt: bucket(P, 16),
+          }, samplingBudget(defaultDevice()));
+          for (let from = 0; from < prompts.length; from += chunk) {
+            const got = await sample(policy.params, prompts.slice(from, from + chunk), {
+              config,
+              maxTokens: genTokens,
+              temperature: 1,
+              seed: seedNow,
+              rowOffset: from,
+              stopWhen: (row, ids) => generationDone(encoded[rowsOf[from + row]], ids, stops),
+            });
+            s.tokens.push(...got.tokens);
+            s.logProbs.push(...got.logProbs);
+          }
           const rows = prompts.map((prompt, r) => ({
             prompt,
             completion: s.tokens[r],
@@ -340,17 +361,16 @@ export function llamaLearner(
             advantage: u.adv[k],
             ...(u.beta > 0 ? { refLogProbs: st.refLogProbs![k] } : {}),
           }));
-          // Micro-batches of whole instances (their G rollouts together). The loss is a sum with
-          // weights normalised over the kept rollouts, so each micro-batch weighs its share of
-          // them; micro-batches with none kept carry no gradient and are skipped.
-          const g = ro.outputs[0]?.length ?? 1;
-          const parts = microBatches(ro.idx.map((_, k) => k), accumulate).map((ks) => {
-            const rows = ks.flatMap((k) => Array.from({ length: g }, (_, j) => k * g + j));
-            return { rows, kept: rows.filter((r) => u.mask[r] > 0).length };
-          });
+          // Micro-batches of rollouts (rows), cut as the rollouts were sampled. The loss is a sum
+          // with weights normalised over the kept rollouts, so each micro-batch weighs its share
+          // of them; micro-batches with none kept carry no gradient and are skipped.
+          const parts = microBatches(rollouts.map((_, r) => r), accumulate).map((rows) => ({
+            rows,
+            kept: rows.filter((r) => u.mask[r] > 0).length,
+          }));
           const kept = parts.reduce((a, p) => a + p.kept, 0);
           const used = kept > 0 && parts.length > 1 ? parts.filter((p) => p.kept > 0) : parts;
-          const micro = used.map((p) =>
+          const micro = used.map((p) => () =>
             grpoBatch(p.rows.map((r) => rollouts[r]), {
               clip: u.clip,
               beta: u.beta,

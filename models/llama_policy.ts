@@ -9,6 +9,7 @@ import { ValidationError } from "../lib/errors.ts";
 import { hashString } from "../lib/rng.ts";
 import type { Learner, LearnerOptions, Target, TrainInstance } from "./learner.ts";
 import {
+  bucket,
   configKey,
   initLlama,
   llamaForward,
@@ -17,6 +18,7 @@ import {
   oneHot,
   padBatch,
   program,
+  rowsWithin,
   scoreKl,
   type TokenBatch,
 } from "./llama.ts";
@@ -59,11 +61,6 @@ import { loadHfTokenizer, promptIds, type Tokenizer, withChat } from "./tokenize
 
 /** Default requests (or continuations) per forward pass. */
 const DEFAULT_BATCH = 32;
-
-/** Rounds up to a multiple of `m`, so that varying lengths share a few compiled programs. */
-function roundUp(n: number, m: number): number {
-  return Math.ceil(n / m) * m;
-}
 
 /** Σ log p(target) per row over the positions with weight 1 (one jitted program per config). */
 function loglikProgram(config: LlamaModelConfig) {
@@ -199,8 +196,9 @@ export class LlamaPolicy implements Policy {
         return { input: windowInput(pair, maxLength), full: [...pair.ctx, ...pair.cont], pair };
       })
     );
-    const size = opts.batchSize ?? DEFAULT_BATCH, f = loglikProgram(this.config);
-    const T = Math.min(maxLength, roundUp(Math.max(1, ...rows.map((r) => r.input.length)), 16));
+    const f = loglikProgram(this.config);
+    const T = Math.min(maxLength, bucket(Math.max(1, ...rows.map((r) => r.input.length)), 16));
+    const size = rowsWithin(this.config, T, opts.batchSize ?? DEFAULT_BATCH);
     const sums: number[] = [];
     for (let s = 0; s < rows.length; s += size) {
       const chunk = rows.slice(s, s + size);
@@ -252,15 +250,18 @@ export class LlamaPolicy implements Policy {
     requests: readonly GenerateRequest[],
     opts: { temperature: number; topP?: number; seed: number; batchSize?: number },
   ): Promise<number[][]> {
-    const size = opts.batchSize ?? 64, out: number[][] = [], stops = this.stops;
+    requests.forEach((r, i) => {
+      if (r.images?.length) {
+        throw new ValidationError(`request ${i}`, "carries images; this model is text-only");
+      }
+    });
+    const prompts = requests.map((r) => promptIds(this.tokenizer, r.prompt));
+    const longest = Math.max(0, ...requests.map((r, i) => prompts[i].length + r.maxTokens));
+    const size = rowsWithin(this.config, longest, opts.batchSize ?? 64);
+    const out: number[][] = [], stops = this.stops;
     for (let s = 0; s < requests.length; s += size) {
       const chunk = requests.slice(s, s + size);
-      chunk.forEach((r, i) => {
-        if (r.images?.length) {
-          throw new ValidationError(`request ${s + i}`, "carries images; this model is text-only");
-        }
-      });
-      const got = await sample(this.params, chunk.map((r) => promptIds(this.tokenizer, r.prompt)), {
+      const got = await sample(this.params, prompts.slice(s, s + size), {
         config: this.config,
         maxTokens: Math.max(...chunk.map((r) => r.maxTokens)),
         temperature: opts.temperature,

@@ -33,7 +33,10 @@ export interface TrainingShape {
   readonly accumulate?: number;
   /** Tokens per training row (prompt + target, or prompt + generation budget). */
   readonly seqLen: number;
-  /** SFT+KL: the reference's log-probabilities [rows, T, V] travel with every micro-batch. */
+  /**
+   * SFT with a reference (every stage of a recipe: the KL to the stage's start, and SFT+KL's
+   * penalty): its forward pass and log-probabilities [rows, T, V] come with every micro-batch.
+   */
   readonly klTarget?: boolean;
   /**
    * RL: rows sampled at once (prompts × G), their length (prompt + generation budget) and their
@@ -77,13 +80,15 @@ export interface MemoryEstimate {
 }
 
 /**
- * Activation elements kept per token for the backward pass: per layer
- * 4H (residual in, its norm, residual after attention, its norm) + 2·nH·D (q before and after
- * RoPE) + 2·nKV·D (k likewise) + nKV·D (v) + 2·nH·T (attention scores and probabilities: each
- * token's row of T per head) + 2·nH·D (attention output, and its contiguous copy) + 4I (gate, up,
- * sigmoid(gate), SiLU(gate)·up); over L layers, plus 2H (final norm) and 4V (the embedding's
- * one-hot input, logits, log-softmax and the targets' one-hot), and V more for SFT+KL's reference
- * log-probabilities.
+ * Activation elements held per token at the peak of a training step (forward intermediates kept
+ * for the backward pass, and the backward's own cotangents), as measured on jax-js: per layer
+ * 32H + 32·nH·D + 12·nKV·D + 8·nH·T + 16I, over L layers, plus 8H + 16V; with a reference
+ * (SFT in a stage computes the KL to the stage's start: the reference's forward pass and its
+ * log-probabilities) 11V + 4.5·L·nH·T more. A count of what autodiff keeps (4H + 4·nH·D + 3·nKV·D + 2·nH·T + 4I
+ * per layer, 4V) is about a quarter of the measured peak in every term; the coefficients are
+ * fitted to the peak live bytes of jax-js's wasm allocator over one SFT step, varying T, H, I, nH,
+ * L and V one at a time (`deno task perf` runs bench/memory.ts; within ±5%, docs/metrics.md
+ * "Memory model").
  */
 export function activationsPerToken(
   config: LlamaModelConfig,
@@ -92,8 +97,36 @@ export function activationsPerToken(
   const c = resolveLlamaConfig(config);
   const H = c.hidden_size, I = c.intermediate_size, D = c.head_dim, T = opts.seqLen;
   const nH = c.num_attention_heads, nKV = c.num_key_value_heads, V = c.vocab_size;
-  const layer = 4 * H + 4 * nH * D + 3 * nKV * D + 2 * nH * T + 4 * I;
-  return c.num_hidden_layers * layer + 2 * H + (opts.klTarget ? 5 : 4) * V;
+  const L = c.num_hidden_layers;
+  const layer = 32 * H + 32 * nH * D + 12 * nKV * D + 8 * nH * T + 16 * I;
+  const reference = opts.klTarget ? 11 * V + 4.5 * L * nH * T : 0;
+  return L * layer + 8 * H + 16 * V + reference;
+}
+
+/**
+ * Bytes one chunk of RL sampling may take by the sampling estimate (KV cache, prefill, logits):
+ * 1 GiB on the CPU devices (wasm's 4 GiB is shared with everything else), 16 GiB on a GPU.
+ */
+export function samplingBudget(device: string): number {
+  return device === "webgpu" ? 16 * 2 ** 30 : 2 ** 30;
+}
+
+/**
+ * Rows an RL step samples at once: all `rows` of the step, or as many as keep the sampling
+ * estimate of {@link estimateMemory} (KV cache of `length` tokens, prefill over `prompt`) within
+ * `budget` ({@link samplingBudget} of the device); at least one. Each row draws from its own random
+ * stream, so the chunking never changes the samples.
+ */
+export function samplingRows(
+  config: LlamaModelConfig,
+  s: { rows: number; length: number; prompt: number },
+  budget: number,
+): number {
+  const c = resolveLlamaConfig(config);
+  const perRow = 4 * (2 * c.num_hidden_layers * c.num_key_value_heads * c.head_dim * s.length +
+    9 * c.num_attention_heads * s.prompt ** 2 +
+    s.prompt * (16 * c.hidden_size + 8 * c.intermediate_size) + 2 * c.vocab_size);
+  return Math.max(1, Math.min(s.rows, Math.floor(budget / perRow)));
 }
 
 /**
@@ -106,8 +139,9 @@ export function activationsPerToken(
  *   between steps, the one the step's forward builds during a step, and the adapter),
  *   references (refs − 1)·P_W·w, gradients and moments of P_A only;
  *   activations b·T·a(T)·w ({@link activationsPerToken});
- *   sampling (RL) 2·L·nKV·D·S·R·w (the KV cache of R rows of S tokens) + 2·R·nH·Sp²·w (one
- *   layer's prefill attention over Sp prompt tokens) + 2·R·V·w (logits and probabilities);
+ *   sampling (RL) 2·L·nKV·D·S·R·w (the KV cache of R rows of S tokens) + 9·R·nH·Sp²·w (the
+ *   prefill's attention over Sp prompt tokens, as measured) + R·Sp·(16H + 8I)·w (its other
+ *   intermediates) + 2·R·V·w (logits and probabilities);
  *   total = weights + references + moments + max(gradients + activations, sampling).
  *
  * @example
@@ -134,7 +168,8 @@ export function estimateMemory(shape: TrainingShape): MemoryEstimate {
   const s = shape.sampling;
   const sp = s?.prompt ?? s?.length ?? 0;
   const sampling = s
-    ? (2 * L * nKV * D * s.length * s.rows + 2 * s.rows * nH * sp ** 2 + 2 * s.rows * V) * w
+    ? (2 * L * nKV * D * s.length * s.rows + 9 * s.rows * nH * sp ** 2 +
+      s.rows * sp * (16 * H + 8 * c.intermediate_size) + 2 * s.rows * V) * w
     : 0;
   const largestTensor = w * Math.max(
     V * H,

@@ -12,6 +12,8 @@ import {
   estimateMemory,
   formatBytes,
   parseBytes,
+  samplingBudget,
+  samplingRows,
 } from "./memory.ts";
 
 /**
@@ -34,48 +36,49 @@ const SMALL: LlamaModelConfig = {
 };
 
 Deno.test("activations per token: the per-layer formula by hand", () => {
-  // T = 16: per layer 4·8 + 4·2·4 + 3·1·4 + 2·2·16 + 4·16 = 32 + 32 + 12 + 64 + 64 = 204;
-  // two layers 408, + 2·8 + 4·100 = 824 elements; SFT+KL adds V = 100.
-  equal(activationsPerToken(SMALL, { seqLen: 16 }), 824);
-  equal(activationsPerToken(SMALL, { seqLen: 16, klTarget: true }), 924);
-  // T = 4: attention 2·2·4 = 16 instead of 64: 824 − 2·48 = 728.
-  equal(activationsPerToken(SMALL, { seqLen: 4 }), 728);
+  // T = 16: per layer 32·8 + 32·2·4 + 12·1·4 + 8·2·16 + 16·16 = 256 + 256 + 48 + 256 + 256 =
+  // 1072; two layers 2144, + 8·8 + 16·100 = 3808 elements; a reference adds 11V + 4.5·L·nH·T =
+  // 1100 + 288 = 1388.
+  equal(activationsPerToken(SMALL, { seqLen: 16 }), 3808);
+  equal(activationsPerToken(SMALL, { seqLen: 16, klTarget: true }), 5196);
+  // T = 4: attention 8·2·4 = 64 instead of 256: 3808 − 2·192 = 3424.
+  equal(activationsPerToken(SMALL, { seqLen: 4 }), 3424);
 });
 
 Deno.test("full fine-tuning, accumulation, bfloat16: byte counts by hand", () => {
   // float32, micro-batch 3 × 16 tokens, π0 held: weights = references = gradients = 1992·4 =
-  // 7968, moments 15936, activations 3·16·824·4 = 158208.
+  // 7968, moments 15936, activations 3·16·3808·4 = 731136.
   const e = estimateMemory({ config: SMALL, microBatch: 3, seqLen: 16, references: 1 });
   equal(e.parameters, 1992);
   equal(e.trainable, 1992);
-  equal(e.perToken, 3296);
+  equal(e.perToken, 15232);
   equal(e.bytes.weights, 7968);
   equal(e.bytes.references, 7968);
   equal(e.bytes.gradients, 7968);
   equal(e.bytes.moments, 15936);
-  equal(e.bytes.activations, 158208);
+  equal(e.bytes.activations, 731136);
   equal(e.bytes.sampling, 0);
-  // 7968 + 7968 + 15936 + (7968 + 158208) = 198048.
-  equal(e.bytes.total, 198048);
+  // 7968 + 7968 + 15936 + (7968 + 731136) = 770976.
+  equal(e.bytes.total, 770976);
   // The largest tensor is the logits, 3·16·100·4 = 19200 bytes.
   equal(e.largestTensor, 19200);
   // Accumulating holds the gradient sum and the micro-batch's: + 7968.
   equal(
     estimateMemory({ config: SMALL, microBatch: 3, seqLen: 16, references: 1, accumulate: 2 }).bytes
       .total,
-    206016,
+    778944,
   );
   // bfloat16 halves every term.
   equal(
     estimateMemory({ config: SMALL, microBatch: 3, seqLen: 16, references: 1, dtype: "bfloat16" })
       .bytes.total,
-    99024,
+    385488,
   );
-  // SFT+KL: 3·16·100·4 = 19200 bytes of reference log-probabilities more.
+  // With a reference: 3·16·1388·4 = 266496 bytes more (its forward and log-probabilities).
   equal(
     estimateMemory({ config: SMALL, microBatch: 3, seqLen: 16, references: 1, klTarget: true })
       .bytes.total,
-    217248,
+    1037472,
   );
 });
 
@@ -83,7 +86,7 @@ Deno.test("LoRA: only the adapter is trained; one merged copy of the targeted we
   // r 2 on q_proj (8 → 8) and down_proj (16 → 8): P_A = 2·(16 + 24) = 80 per layer, 160;
   // P_W = 64 + 128 = 192 per layer, 384. weights (1992 + 384 + 160)·4 = 10144; at a second stage
   // the stage's start holds its own merged copy: (2 − 1)·384·4 = 1536; gradients 160·4 = 640,
-  // moments 1280; activations as full fine-tuning, 158208.
+  // moments 1280; activations as full fine-tuning, 731136.
   const e = estimateMemory({
     config: SMALL,
     microBatch: 3,
@@ -96,7 +99,7 @@ Deno.test("LoRA: only the adapter is trained; one merged copy of the targeted we
   equal(e.bytes.references, 1536);
   equal(e.bytes.gradients, 640);
   equal(e.bytes.moments, 1280);
-  equal(e.bytes.total, 10144 + 1536 + 1280 + 640 + 158208);
+  equal(e.bytes.total, 10144 + 1536 + 1280 + 640 + 731136);
   throws(
     () =>
       estimateMemory({
@@ -110,27 +113,29 @@ Deno.test("LoRA: only the adapter is trained; one merged copy of the targeted we
 });
 
 Deno.test("RL: sampling's KV cache and prefill, when they exceed the step", () => {
-  // 6 rows of 12 tokens: KV cache 2·2·1·4·12·6 = 1152, prefill attention 2·6·2·12² = 3456,
-  // logits and probabilities 2·6·100 = 1200: 5808 elements, 23232 bytes. The step (1 × 4
-  // tokens) needs gradients 7968 + activations 4·728·4 = 11648 = 19616 < 23232, so
-  // total = 7968 + 0 + 15936 + 23232 = 47136.
+  // 6 rows of 12 tokens: KV cache 2·2·1·4·12·6 = 1152, prefill attention 9·6·2·12² = 15552,
+  // its other intermediates 6·12·(16·8 + 8·16) = 18432, logits and probabilities 2·6·100 =
+  // 1200: 36336 elements, 145344 bytes. The step (1 × 4 tokens) needs gradients 7968 +
+  // activations 4·3424·4 = 54784 = 62752 < 145344, so total = 7968 + 0 + 15936 + 145344 =
+  // 169248.
   const e = estimateMemory({
     config: SMALL,
     microBatch: 1,
     seqLen: 4,
     sampling: { rows: 6, length: 12 },
   });
-  equal(e.bytes.sampling, 23232);
-  equal(e.bytes.activations, 11648);
-  equal(e.bytes.total, 47136);
-  // Prompts of 8 tokens: prefill attention 2·6·2·8² = 1536 instead of 3456: 1920·4 bytes less.
+  equal(e.bytes.sampling, 145344);
+  equal(e.bytes.activations, 54784);
+  equal(e.bytes.total, 169248);
+  // Prompts of 8 tokens: prefill attention 9·6·2·8² = 6912 instead of 15552, intermediates
+  // 6·8·256 = 12288 instead of 18432: 14784·4 bytes less.
   const short = estimateMemory({
     config: SMALL,
     microBatch: 1,
     seqLen: 4,
     sampling: { rows: 6, length: 12, prompt: 8 },
   });
-  equal(short.bytes.sampling, 23232 - 7680);
+  equal(short.bytes.sampling, 145344 - 59136);
 });
 
 Deno.test("the worked example: Qwen2.5-3B at 1024 tokens, full fine-tuning vs LoRA r 16", () => {
@@ -147,16 +152,16 @@ Deno.test("the worked example: Qwen2.5-3B at 1024 tokens, full fine-tuning vs Lo
     max_position_embeddings: 32768,
     tie_word_embeddings: true,
   };
-  // Per token: per layer 8192 + 8192 + 768 + 32768 + 44032 = 93952; × 36 = 3382272, + 4096 +
-  // 607744 = 3994112 elements = 15976448 bytes.
+  // Per token: per layer 65536 + 65536 + 3072 + 131072 + 176128 = 441344; × 36 = 15888384,
+  // + 16384 + 2430976 = 18335744 elements = 73342976 bytes.
   const full = estimateMemory({ config: qwen, microBatch: 1, seqLen: 1024, references: 1 });
   equal(full.parameters, 3085938688);
-  equal(full.perToken, 15976448);
+  equal(full.perToken, 73342976);
   equal(full.bytes.weights, 12343754752);
   equal(full.bytes.moments, 24687509504);
-  equal(full.bytes.activations, 16359882752);
-  equal(full.bytes.total, 78078656512);
-  equal(formatBytes(full.bytes.total), "72.7 GiB");
+  equal(full.bytes.activations, 75103207424);
+  equal(full.bytes.total, 136821981184);
+  equal(formatBytes(full.bytes.total), "127.4 GiB");
   // PEFT counts 29,933,568 trainable parameters for r 16 on all seven projections; P_W =
   // 36·77070336 = 2774532096.
   const all = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
@@ -172,24 +177,39 @@ Deno.test("the worked example: Qwen2.5-3B at 1024 tokens, full fine-tuning vs Lo
   equal(lora.bytes.references, 0);
   equal(lora.bytes.gradients, 119734272);
   equal(lora.bytes.moments, 239468544);
-  equal(lora.bytes.total, 40280702976);
-  equal(formatBytes(lora.bytes.total), "37.5 GiB");
-  // GRPO, 8 prompts × G 8 of 256 + 768 tokens sampled at once, accumulate 8 (8 rows per
-  // micro-batch): KV cache 2·36·2·128·1024·64·4 = 4831838208, prefill 2·64·16·256²·4 = 536870912,
-  // logits 2·64·151936·4 = 77791232.
+  equal(lora.bytes.total, 99024027648);
+  equal(formatBytes(lora.bytes.total), "92.2 GiB");
+  // GRPO, 8 prompts × G 8 of 256 + 768 tokens, accumulate 64: one rollout per micro-batch,
+  // sampled one row at a time. KV cache 2·36·2·128·1024·4 = 75497472, prefill attention
+  // 9·16·256²·4 = 37748736, its other intermediates 256·(16·2048 + 8·11008)·4 = 123731968,
+  // logits 2·151936·4 = 1215488; the step (one row of 1024 tokens, a gradient sum) dominates.
   const rl = estimateMemory({
     config: qwen,
-    microBatch: 8,
+    microBatch: 1,
     seqLen: 1024,
     references: 1,
-    accumulate: 8,
+    accumulate: 64,
     lora: { rank: 16, targets: all },
-    sampling: { rows: 64, length: 1024, prompt: 256 },
+    sampling: { rows: 1, length: 1024, prompt: 256 },
   });
-  equal(rl.bytes.sampling, 4831838208 + 536870912 + 77791232);
-  equal(formatBytes(rl.bytes.sampling), "5.1 GiB");
-  equal(formatBytes(rl.bytes.activations), "121.9 GiB");
-  equal(formatBytes(rl.bytes.total), "144.3 GiB");
+  equal(rl.bytes.sampling, 75497472 + 37748736 + 123731968 + 1215488);
+  equal(formatBytes(rl.bytes.sampling), "227.2 MiB");
+  equal(formatBytes(rl.bytes.activations), "69.9 GiB");
+  equal(formatBytes(rl.bytes.total), "92.3 GiB");
+  // Full fine-tuning of the same step: 138.9 GiB, over an H200's 141 GB (131.3 GiB).
+  equal(
+    formatBytes(
+      estimateMemory({
+        config: qwen,
+        microBatch: 1,
+        seqLen: 1024,
+        references: 1,
+        accumulate: 64,
+        sampling: { rows: 1, length: 1024, prompt: 256 },
+      }).bytes.total,
+    ),
+    "138.9 GiB",
+  );
   // In bfloat16 every term halves.
   equal(
     formatBytes(
@@ -202,7 +222,7 @@ Deno.test("the worked example: Qwen2.5-3B at 1024 tokens, full fine-tuning vs Lo
       })
         .bytes.total,
     ),
-    "36.4 GiB",
+    "63.7 GiB",
   );
 });
 
@@ -236,4 +256,18 @@ Deno.test("deviceLimits: wasm's 32-bit memory, WebGPU's buffer limit once starte
     throw new Error("WebGPU backend not initialized");
   };
   equal(deviceLimits("webgpu", { webgpuDevice: notStarted }).buffer, null);
+});
+
+Deno.test("samplingRows: as many rows as the sampling estimate fits, at least one", () => {
+  // Per row of 12 tokens (prompt 12): KV 2·2·1·4·12 = 192, prefill 9·2·12² = 2592, other
+  // intermediates 12·(16·8 + 8·16) = 3072, logits 2·100 = 200: 6056 elements, 24224 bytes.
+  const s = { rows: 6, length: 12, prompt: 12 };
+  equal(samplingRows(SMALL, s, 100000), 4);
+  equal(samplingRows(SMALL, s, samplingBudget("wasm")), 6);
+  equal(samplingBudget("webgpu"), 16 * 2 ** 30);
+  equal(samplingRows(SMALL, s, 1e9), 6);
+  equal(samplingRows(SMALL, s, 10), 1);
+  // The same per-row bytes as the estimate's sampling term.
+  const e = estimateMemory({ config: SMALL, microBatch: 1, seqLen: 4, sampling: s });
+  equal(e.bytes.sampling, 6 * 24224);
 });

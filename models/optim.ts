@@ -66,11 +66,13 @@ export interface TrainStep<P, B, A> {
    * gradient; the loss reported is Σ_k w_k L_k. With weights that sum to 1 and are each
    * micro-batch's share of a mean's denominator, the update equals one {@link step} on the whole
    * batch up to float rounding. One micro-batch of weight 1 is exactly {@link step}.
-   * Consumes `state` and every micro-batch.
+   * Consumes `state` and every micro-batch. A micro-batch may be given as a function that makes
+   * it, called just before its gradient, so that only one micro-batch's inputs (a reference's
+   * log-probabilities, say) are alive at a time.
    */
   accumulate(
     state: TrainState<P>,
-    micro: readonly B[],
+    micro: readonly (B | (() => B))[],
     opts: { lr: number; weights?: readonly number[] },
   ): Promise<AccumulatedResult<P, A>>;
   /** Frees the compiled programs. */
@@ -196,8 +198,9 @@ export function makeTrainStep<
           `accumulate: ${k} micro-batches with ${weights.length} finite weights; give one per micro-batch`,
         );
       }
+      const make = (m: B | (() => B)) => (typeof m === "function" ? (m as () => B)() : m);
       if (k === 1 && weights[0] === 1) {
-        const r = await step(state, micro[0], o);
+        const r = await step(state, make(micro[0]), o);
         return { ...r, aux: [r.aux] };
       }
       const into = gradInto as unknown as (p: P, b: B, w: np.Array, acc: P) => {
@@ -209,7 +212,7 @@ export function makeTrainStep<
       let loss = 0;
       const aux: A[] = [];
       for (const [i, b] of micro.entries()) {
-        const r = into(tree.ref(state.params), b, np.array(weights[i]), acc);
+        const r = into(tree.ref(state.params), make(b), np.array(weights[i]), acc);
         acc = r.acc;
         loss += weights[i] * (await r.loss.data())[0];
         aux.push(r.aux);

@@ -31,6 +31,11 @@ export interface SampleOptions extends ConfigOption {
   readonly topP?: number;
   /** Seed of the draws (default 0); row i draws from its own stream, whatever the other rows do. */
   readonly seed?: number;
+  /**
+   * Row i draws from stream `rowOffset + i` (default 0): a batch sampled in parts with the
+   * offsets of its rows draws what the whole batch would.
+   */
+  readonly rowOffset?: number;
   /** A row stops after emitting this token (which is kept in its completion). */
   readonly stopToken?: number;
   /**
@@ -115,7 +120,7 @@ export async function sample(
   let { logits, k, v } = prefill(tree.ref(params), padded.tokens, np.array(last).reshape([B, P]));
   const tokens: number[][] = prompts.map(() => []), logProbs: number[][] = prompts.map(() => []);
   const done = prompts.map(() => false), stopped = prompts.map(() => false);
-  const rngs = prompts.map((_, i) => rng(opts.seed ?? 0, i));
+  const rngs = prompts.map((_, i) => rng(opts.seed ?? 0, (opts.rowOffset ?? 0) + i));
   const stopWhen = (row: number, t: readonly number[]) => {
     try {
       return opts.stopWhen?.(row, t) ?? false;
