@@ -3,13 +3,17 @@
 // back what Policy.save wrote. Adding a family is one entry here plus its Policy (README "Add a
 // model family"); tests/policy_suite_test.ts then runs the shared policy suite on it.
 
+import { join } from "node:path";
 import { ValidationError } from "../lib/errors.ts";
+import { cacheRoot } from "../lib/hub.ts";
 import { type Device, startEngine } from "./engine.ts";
 import { parseLlamaConfig } from "./llama_io.ts";
 import { LlamaPolicy, loadLlamaPolicy } from "./llama_policy.ts";
 import { loadMlp, MlpPolicy } from "./mlp_policy.ts";
 import type { Policy, Request } from "./policy.ts";
 import { SAFETENSORS_DTYPES, type SafetensorsDtype } from "./safetensors.ts";
+import { writeTinyLlama3, writeTinyQwen2 } from "./tiny_checkpoints.ts";
+import tinyMerges from "./tiny_merges.json" with { type: "json" };
 import { TOKENIZERS } from "./tokenizer.ts";
 
 /** A recipe's model section, validated: the family id plus its own fields (plain JSON). */
@@ -104,22 +108,96 @@ const mlp: Family = {
 const SAVE_DTYPES: readonly string[] = SAFETENSORS_DTYPES;
 
 /**
+ * The tiny Qwen2.5's 1024 BPE merges, learned from the tasks' fixture records (runs/fixtures.ts
+ * tinyMergesJson; about 2.9 characters per token on them, where DEFAULT_MERGES gives about 1.3).
+ */
+export const TINY_MERGES: readonly (readonly [string, string])[] = (tinyMerges as string[]).map(
+  (m) => m.split(" ") as [string, string],
+);
+
+/**
+ * Tiny random checkpoints the project writes in published layouts (models/tiny_checkpoints.ts),
+ * for recipes that run end to end offline: `generate: NAME` with a `seed`.
+ */
+const GENERATED: Readonly<
+  Record<string, (dir: string, o: { seed: number }) => Promise<unknown>>
+> = {
+  "tiny-qwen2.5": (dir, o) => writeTinyQwen2(dir, { ...o, merges: TINY_MERGES }),
+  "tiny-llama3": writeTinyLlama3,
+};
+
+/**
+ * The folder of a generated checkpoint under the cache (`models/generated/NAME-seedK/`), written
+ * on first use into a fresh folder beside it and renamed into place; the same name and seed
+ * always give byte-identical files.
+ */
+export async function generatedCheckpoint(
+  name: string,
+  seed: number,
+  cacheDir: string,
+): Promise<string> {
+  const root = join(cacheDir, "models", "generated");
+  const dir = join(root, `${name}-seed${seed}`);
+  if (await Deno.stat(join(dir, "config.json")).catch(() => null)) return dir;
+  await Deno.mkdir(root, { recursive: true });
+  const tmp = await Deno.makeTempDir({ dir: root, prefix: ".writing-" });
+  try {
+    await GENERATED[name](tmp, { seed });
+    await Deno.rename(tmp, dir).catch(async (e) => {
+      if (!(await Deno.stat(join(dir, "config.json")).catch(() => null))) throw e;
+    });
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+  return dir;
+}
+
+/**
  * The Llama/Qwen2 layout on jax-js: `config` (Hugging Face config.json fields) to start from
- * scratch with a named tokenizer (`tokenizer`, default "char"), or `source`, a Hugging Face
+ * scratch with a named tokenizer (`tokenizer`, default "char"); `source`, a Hugging Face
  * Llama / Llama-3 / Qwen2 / Qwen2.5 checkpoint (a folder, or a hub id `org/name[@revision]`)
- * whose own tokenizer is used unless `tokenizer: "char"` is named. `dtype` is the dtype saved
- * checkpoints store ("F32", "BF16", "F16"; default as loaded, F32 from scratch); `chat: true`
- * wraps prompts in the checkpoint tokenizer's chat template.
+ * whose own tokenizer is used unless `tokenizer: "char"` is named; or `generate`, a tiny random
+ * checkpoint the project writes in a published layout ("tiny-qwen2.5": BF16, q/k/v biases, tied
+ * embeddings, byte-level BPE with ChatML; "tiny-llama3": F16 in two shards, rope_scaling llama3)
+ * from `seed` (default 0) and then reads like any folder. `dtype` is the dtype saved checkpoints
+ * store ("F32", "BF16", "F16"; default as loaded, F32 from scratch); `chat: true` wraps prompts
+ * in the checkpoint tokenizer's chat template.
  */
 const llama: Family = {
   id: "llama",
   description: "Llama/Qwen2-layout language model on jax-js (trainable; choices and generate)",
   trainable: true,
   parse(raw, where) {
-    onlyFields(raw, ["family", "config", "source", "tokenizer", "dtype", "chat"], where);
+    onlyFields(
+      raw,
+      ["family", "config", "source", "generate", "seed", "tokenizer", "dtype", "chat"],
+      where,
+    );
     const source = str(raw, "source", where);
-    if ((raw.config === undefined) === (source === undefined)) {
-      throw new ValidationError(where, "give either config (to start from scratch) or source");
+    const generate = str(raw, "generate", where);
+    const given = [raw.config, source, generate].filter((x) => x !== undefined).length;
+    if (given !== 1) {
+      throw new ValidationError(
+        where,
+        "give exactly one of config (to start from scratch), source (a checkpoint folder or hub id) or generate (a tiny checkpoint the project writes)",
+      );
+    }
+    if (generate !== undefined && !GENERATED[generate]) {
+      throw new ValidationError(
+        `${where}.generate`,
+        `unknown generated checkpoint '${generate}' (known: ${Object.keys(GENERATED).join(", ")})`,
+      );
+    }
+    if (
+      raw.seed !== undefined && (generate === undefined || !Number.isInteger(raw.seed) ||
+        (raw.seed as number) < 0)
+    ) {
+      throw new ValidationError(
+        `${where}.seed`,
+        generate === undefined
+          ? "only a generated checkpoint takes a seed"
+          : `must be an integer ≥ 0, got ${JSON.stringify(raw.seed)}`,
+      );
     }
     const tokenizer = str(raw, "tokenizer", where);
     if (tokenizer !== undefined && !TOKENIZERS[tokenizer]) {
@@ -142,15 +220,19 @@ const llama: Family = {
     if (raw.chat !== undefined && typeof raw.chat !== "boolean") {
       throw new ValidationError(`${where}.chat`, "must be true or false");
     }
-    if (raw.chat === true && (source === undefined || tokenizer !== undefined)) {
+    if (raw.chat === true && (raw.config !== undefined || tokenizer !== undefined)) {
       throw new ValidationError(
         `${where}.chat`,
-        "chat formatting needs a source checkpoint's own tokenizer (no tokenizer field)",
+        "chat formatting needs a checkpoint's own tokenizer (source or generate, no tokenizer field)",
       );
     }
     const options = { ...(dtype ? { dtype } : {}), ...(raw.chat === true ? { chat: true } : {}) };
     if (source) {
       return { family: "llama", source, ...(tokenizer ? { tokenizer } : {}), ...options };
+    }
+    if (generate) {
+      const seed = (raw.seed as number | undefined) ?? 0;
+      return { family: "llama", generate, seed, ...(tokenizer ? { tokenizer } : {}), ...options };
     }
     const config = parseLlamaConfig(raw.config, `${where}.config`);
     const name = tokenizer ?? "char", tok = TOKENIZERS[name];
@@ -164,6 +246,14 @@ const llama: Family = {
   },
   async open(spec, opts) {
     if (typeof spec.source === "string") return await this.load(spec.source, spec, opts);
+    if (typeof spec.generate === "string") {
+      const dir = await generatedCheckpoint(
+        spec.generate,
+        spec.seed as number,
+        opts.cacheDir ?? cacheRoot(),
+      );
+      return await this.load(dir, spec, opts);
+    }
     await startEngine(opts.device);
     const p = LlamaPolicy.init(spec.config as never, {
       seed: opts.seed,

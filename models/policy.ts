@@ -135,12 +135,25 @@ export interface KlResult {
   readonly reverse: number | null;
 }
 
+/** One file a policy was read from. */
+export interface PolicyFile {
+  readonly name: string;
+  readonly sha256: string;
+  readonly source: "local" | "cache" | "download";
+  readonly url?: string;
+}
+
 /** A model of any family, as tasks, trainers and the pipeline see it. */
 export interface Policy {
   /** The family's id (models/families.ts): `mlp`, `llama`, `onnx`. */
   readonly family: string;
   /** Where it came from (folder, hub id or "initialised from seed N"), for manifests. */
   readonly id: string;
+  /**
+   * The checkpoint files it was read from (name inside the checkpoint, sha256, and whether the
+   * folder, the hub cache or a download gave it), for manifests; absent when not from files.
+   */
+  readonly files?: readonly PolicyFile[];
   /** The request kinds this policy answers. */
   readonly kinds: readonly RequestKind[];
   /** Whether generate requests may carry images. */

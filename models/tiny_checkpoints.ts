@@ -34,8 +34,9 @@ export interface TinyCheckpoint {
  * and generation_config.json as Qwen2.5-Instruct publishes them (Qwen2ForCausalLM, bfloat16,
  * rope_theta 1e6, tied embeddings, use_sliding_window false, vocab_size padded past the
  * tokenizer's ids), model.safetensors in BF16 with q/k/v biases and no lm_head, and the
- * tokenizer files (tokenizer.json, tokenizer_config.json, vocab.json, merges.txt). 2 layers,
- * hidden 64, 4 query heads over 2 kv heads.
+ * tokenizer files (tokenizer.json, tokenizer_config.json, vocab.json, merges.txt) with `merges`
+ * (default DEFAULT_MERGES; the recipes' "tiny-qwen2.5" uses TINY_MERGES). 2 layers, hidden 64,
+ * 4 query heads over 2 kv heads.
  *
  * @example
  * const ckpt = await writeTinyQwen2("/tmp/qwen", { seed: 0 });
@@ -43,9 +44,10 @@ export interface TinyCheckpoint {
  */
 export async function writeTinyQwen2(
   dir: string,
-  opts: { seed: number },
+  opts: { seed: number; merges?: readonly (readonly [string, string])[] },
 ): Promise<TinyCheckpoint> {
-  const tok = qwen2TokenizerFiles();
+  const merges = opts.merges ?? DEFAULT_MERGES;
+  const tok = qwen2TokenizerFiles({ merges });
   const endoftext = tok.padId, imEnd = tok.eosId;
   const configJson = {
     architectures: ["Qwen2ForCausalLM"],
@@ -97,7 +99,7 @@ export async function writeTinyQwen2(
   await writeTextAtomic(`${dir}/vocab.json`, JSON.stringify(vocab) + "\n");
   await writeTextAtomic(
     `${dir}/merges.txt`,
-    ["#version: 0.2", ...DEFAULT_MERGES.map(([a, b]) => `${a} ${b}`)].join("\n") + "\n",
+    ["#version: 0.2", ...merges.map(([a, b]) => `${a} ${b}`)].join("\n") + "\n",
   );
   return out;
 }
