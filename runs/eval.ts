@@ -8,7 +8,6 @@ import { join } from "node:path";
 import { writeTextAtomic } from "../lib/atomic.ts";
 import { sha256Hex } from "../lib/hash.ts";
 import { UsageError } from "../lib/errors.ts";
-import { probeSandbox, runPython, type SandboxLimits } from "../evals/sandbox.ts";
 import {
   aggregate,
   type ResultRow,
@@ -16,13 +15,13 @@ import {
   sampleLine,
   type ScoredItem,
 } from "../evals/results.ts";
-import type { Policy, RunOptions } from "../models/policy.ts";
+import type { Output, Policy, RunOptions } from "../models/policy.ts";
 import { type AnyTask, getTask, TASK_LIST } from "../tasks/mod.ts";
-import type { DataFileUsed, DataOptions, Item, Loaded, ScoreContext } from "../tasks/task.ts";
+import type { DataFileUsed, DataOptions, Item, Loaded } from "../tasks/task.ts";
 import { loadTestFile } from "../tasks/hub_data.ts";
-import { evalSet, evaluate, scoreAll } from "./evaluate.ts";
+import { codeExecution, evalSet, evaluate, scoreAll } from "./evaluate.ts";
 import { buildManifest } from "./manifest.ts";
-import { matchPredictions, parsePredictions } from "./predictions.ts";
+import { matchPredictions, parsePredictions, referenceOutput } from "./predictions.ts";
 
 /** Reports progress on stderr unless quiet. */
 export type Say = (line: string) => void;
@@ -41,24 +40,6 @@ export function resolveTasks(ids: readonly string[]): AnyTask[] {
     }
     return task;
   });
-}
-
-/** The sandbox hook, only when the user consented and a task needs it. */
-async function codeExecution(
-  tasks: readonly AnyTask[],
-  opts: { allow: boolean; limits?: SandboxLimits },
-): Promise<ScoreContext> {
-  const needing = tasks.filter((t) => t.executesCode).map((t) => t.id);
-  if (needing.length === 0) return {};
-  if (!opts.allow) {
-    throw new UsageError(
-      `${
-        needing.join(", ")
-      } runs model-written code; add --allow-code-execution to run it in the sandbox (docs/sandbox.md says what it contains)`,
-    );
-  }
-  await probeSandbox(); // no usable sandbox is an error before any model runs
-  return { runPython: (program) => runPython(program, opts.limits) };
 }
 
 /** Writes the result files of one command into `out`, each atomically, manifest last. */
@@ -209,7 +190,10 @@ export interface ScoreOptions {
   readonly task: AnyTask;
   /** A data file (the test split) or a folder as `eval --data` takes it. */
   readonly data: string;
-  readonly predictions: string;
+  /** A predictions file, or null with `referenceAnswers`. */
+  readonly predictions: string | null;
+  /** Score the dataset's own answers (a check of the data and the scorer). */
+  readonly referenceAnswers?: boolean;
   readonly out: string;
   readonly allowCodeExecution: boolean;
   readonly jobs: number;
@@ -231,23 +215,30 @@ export async function runScore(opts: ScoreOptions): Promise<RunResult & { items:
   if (!data.splits.test?.length) {
     throw new UsageError(`${opts.data}: no test items of ${opts.task.id}`);
   }
-  let text: string;
-  try {
-    text = await Deno.readTextFile(opts.predictions);
-  } catch (e) {
-    throw new UsageError(`${opts.predictions}: cannot read predictions (${(e as Error).message})`);
-  }
   const set = evalSet(opts.task, { ...data, splits: { test: data.splits.test } });
-  const { outputs, ignored } = matchPredictions(
-    parsePredictions(text, opts.predictions, { task: opts.task.id }),
-    {
-      ids: set.items.map((d) => d.id),
-      file: opts.predictions,
-      dataFile: opts.data,
-      kind: opts.task.requestKind,
-      skippedRecords: data.skipped,
-    },
-  );
+  let text = "", outputs: Output[], ignored = 0;
+  if (opts.predictions === null) {
+    if (!opts.referenceAnswers) throw new UsageError("score needs --predictions");
+    outputs = set.items.map((item) => referenceOutput(opts.task, item));
+  } else {
+    try {
+      text = await Deno.readTextFile(opts.predictions);
+    } catch (e) {
+      throw new UsageError(
+        `${opts.predictions}: cannot read predictions (${(e as Error).message})`,
+      );
+    }
+    ({ outputs, ignored } = matchPredictions(
+      parsePredictions(text, opts.predictions, { task: opts.task.id }),
+      {
+        ids: set.items.map((d) => d.id),
+        file: opts.predictions,
+        dataFile: opts.data,
+        kind: opts.task.requestKind,
+        skippedRecords: data.skipped,
+      },
+    ));
+  }
   if (ignored > 0) {
     opts.say(
       `${ignored} predictions name records ${opts.task.id} does not score (${data.skipped} skipped in ${opts.data}); left out`,
@@ -270,7 +261,7 @@ export async function runScore(opts: ScoreOptions): Promise<RunResult & { items:
       command: "score",
       what: {
         task: { id: opts.task.id, version: opts.task.version },
-        predictions: {
+        predictions: opts.predictions === null ? { reference_answers: true } : {
           path: opts.predictions,
           sha256: await sha256Hex(new TextEncoder().encode(text)),
           ignored,

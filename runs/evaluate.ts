@@ -3,7 +3,9 @@
 // a policy in batches, and score every output the way the task's reference code does. `score`
 // enters at the last step with outputs read from a predictions file.
 
+import { UsageError } from "../lib/errors.ts";
 import type { ScoredItem } from "../evals/results.ts";
+import { probeSandbox, runPython, type SandboxLimits } from "../evals/sandbox.ts";
 import type { Output, Policy, Request, RunOptions } from "../models/policy.ts";
 import type { AnyTask } from "../tasks/mod.ts";
 import type { Item, ItemScore, Loaded, ScoreContext } from "../tasks/task.ts";
@@ -95,4 +97,25 @@ export async function evaluate(
 export function meanMetric(items: readonly ScoredItem[], metric: string): number {
   if (items.length === 0) return NaN;
   return items.reduce((a, it) => a + (it.score.metrics[metric] ?? 0), 0) / items.length;
+}
+
+/**
+ * The scoring context of `tasks`: the sandbox hook where one runs model-written code and the user
+ * consented (a usage error otherwise, and a sandbox error when none works here); else empty.
+ */
+export async function codeExecution(
+  tasks: readonly AnyTask[],
+  opts: { allow: boolean; limits?: SandboxLimits },
+): Promise<ScoreContext> {
+  const needing = tasks.filter((t) => t.executesCode).map((t) => t.id);
+  if (needing.length === 0) return {};
+  if (!opts.allow) {
+    throw new UsageError(
+      `${
+        needing.join(", ")
+      } runs model-written code; add --allow-code-execution to run it in the sandbox (docs/sandbox.md says what it contains)`,
+    );
+  }
+  await probeSandbox(); // no usable sandbox is an error before any model runs
+  return { runPython: (program) => runPython(program, opts.limits) };
 }

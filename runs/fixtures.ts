@@ -4,6 +4,8 @@
 // that run offline on fixtures (`data: { fixtures: true }`, e.g. razor_llm_tiny).
 
 import { join } from "node:path";
+import { sha256Hex } from "../lib/hash.ts";
+import { trainBpe } from "../models/bpe.ts";
 import { type ColumnType, type FixtureFormat, writeFixture } from "../lib/published_files.ts";
 import { type AnyTask, TASK_LIST } from "../tasks/mod.ts";
 
@@ -46,4 +48,67 @@ export async function writeAllTaskFixtures(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const task of TASK_LIST.filter(isHubTask)) out.push(...await writeTaskFixture(dir, task));
   return out;
+}
+
+/**
+ * The fixture records of `tasks` (those with hub files) as a data folder for `--data`, kept under
+ * `<cacheDir>/fixtures/<hash of the files>/`: written into a fresh folder beside it, then renamed
+ * into place (or dropped when an identical folder is already there), so a run never reads a
+ * half-written folder and the same fixtures always give the same path.
+ */
+export async function fixtureDataFolder(
+  tasks: readonly AnyTask[],
+  cacheDir: string,
+): Promise<string> {
+  const root = join(cacheDir, "fixtures");
+  await Deno.mkdir(root, { recursive: true });
+  const tmp = await Deno.makeTempDir({ dir: root, prefix: ".writing-" });
+  try {
+    const parts: string[] = [];
+    for (const task of [...tasks].sort((a, b) => a.id.localeCompare(b.id))) {
+      for (const path of await writeTaskFixture(tmp, task)) {
+        parts.push(`${path.slice(tmp.length + 1)} ${await sha256Hex(await Deno.readFile(path))}`);
+      }
+    }
+    const dir = join(
+      root,
+      (await sha256Hex(new TextEncoder().encode(parts.join("\n")))).slice(0, 16),
+    );
+    if (await Deno.stat(dir).catch(() => null)) return dir;
+    try {
+      await Deno.rename(tmp, dir);
+    } catch (e) {
+      // Another run renamed the same files into place first.
+      if (!(await Deno.stat(dir).catch(() => null))) throw e;
+    }
+    return dir;
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Every string in every registered task's fixture records, in registry order: the corpus the tiny
+ * generated Qwen2.5's BPE merges are learned from (models/tiny_merges.json).
+ */
+export function fixtureTexts(): string[] {
+  const texts: string[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === "string") texts.push(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === "object" && !ArrayBuffer.isView(v)) Object.values(v).forEach(walk);
+  };
+  for (const task of TASK_LIST) {
+    for (const records of Object.values(task.fixture.records ?? {})) walk(records);
+  }
+  return texts;
+}
+
+/** How many merges the tiny generated Qwen2.5 learns (1024: about 2.9 characters per token). */
+export const TINY_MERGE_COUNT = 1024;
+
+/** models/tiny_merges.json as it should read: merges learned from {@link fixtureTexts}. */
+export function tinyMergesJson(): string {
+  const merges = trainBpe(fixtureTexts(), { count: TINY_MERGE_COUNT });
+  return JSON.stringify(merges.map(([a, b]) => `${a} ${b}`), null, 2) + "\n";
 }

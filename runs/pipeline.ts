@@ -16,9 +16,9 @@ import { hashString } from "../lib/rng.ts";
 import type { ScoredItem } from "../evals/results.ts";
 import type { Device } from "../models/engine.ts";
 import type { Policy, Request } from "../models/policy.ts";
-import type { DataOptions } from "../tasks/task.ts";
+import type { DataOptions, ScoreContext } from "../tasks/task.ts";
 import { type Base, basePolicy } from "./base.ts";
-import { type EvalSet, evalSet, evaluate, meanMetric } from "./evaluate.ts";
+import { codeExecution, type EvalSet, evalSet, evaluate, meanMetric } from "./evaluate.ts";
 import { buildManifest, FORGETBENCH_VERSION } from "./manifest.ts";
 import { type Progress, progress } from "./progress.ts";
 import { BASE_RUN, RecordWriter, type RunFields } from "./records.ts";
@@ -40,6 +40,10 @@ export interface BenchOptions {
   readonly data?: DataOptions;
   /** Training memory budget in bytes (`--memory`); the device's own limits apply as well. */
   readonly memory?: number;
+  /** Consent to run model-written code (panel tasks such as humaneval) in the sandbox. */
+  readonly allowCodeExecution?: boolean;
+  /** Sandboxed programs scored at once (default 2). */
+  readonly jobs?: number;
 }
 
 /** What a finished recipe returns besides its files. */
@@ -60,6 +64,9 @@ export interface BenchResult extends Report {
 interface Measures {
   readonly sets: readonly { set: EvalSet; role: "stage" | "panel"; metric: string }[];
   readonly klRequests: ReadonlyMap<string, readonly Request[]>;
+  /** Scoring context: the sandbox where a panel task runs model-written code. */
+  readonly score: ScoreContext;
+  readonly jobs: number;
 }
 
 /** Everything a run needs. */
@@ -77,11 +84,20 @@ interface Ctx {
 export async function runRecipe(loaded: LoadedRecipe, opts: BenchOptions): Promise<BenchResult> {
   const started = new Date(), t0 = performance.now();
   // Resolve: everything a user can get wrong fails here, before any output is touched.
-  const plan = await resolvePlan(loaded.recipe, { file: loaded.file, data: opts.data });
+  const plan = await resolvePlan(loaded.recipe, {
+    file: loaded.file,
+    data: opts.data,
+    cacheDir: opts.cacheDir,
+    allowCodeExecution: opts.allowCodeExecution,
+  });
+  const score = await codeExecution(
+    [...plan.stageTasks, ...plan.panelTasks].map((t) => t.task),
+    { allow: opts.allowCodeExecution ?? false },
+  );
   // The memory model, before any work where the architecture and tokenizer are known; else a
   // lower bound now and the full check once the checkpoint is open (WebGPU's buffer limit too).
   const budgets = () => memoryBudgets({ memory: opts.memory, device: opts.device });
-  const checked = checkMemory(plan, { budgets: budgets() });
+  const checked = checkMemory(plan, { budgets: budgets(), device: opts.device });
   const totalSteps = plan.runs.reduce((a, r) => {
     const v = r.planned.variant;
     return a + v.steps * plan.orders[r.order].length;
@@ -105,17 +121,17 @@ export async function runRecipe(loaded: LoadedRecipe, opts: BenchOptions): Promi
       }
     },
   });
-  prog.phase(
-    `forgetbench: recipe '${plan.recipe.id}' (${plan.runs.length} runs) on ${opts.device}; ` +
-      (p
-        ? `base model ${base.cached ? "from the cache" : "pretrained and cached"}: ${base.dir}`
-        : `model ${base.policy.id}`),
-  );
-  const measures = measuresOf(plan, base.policy);
+  const measures = measuresOf(plan, base.policy, { score, jobs: opts.jobs ?? 2 });
   try {
     if (!checked || opts.device === "webgpu") {
-      checkMemory(plan, { budgets: budgets(), policy: base.policy });
+      checkMemory(plan, { budgets: budgets(), policy: base.policy, device: opts.device });
     }
+    prog.phase(
+      `forgetbench: recipe '${plan.recipe.id}' (${plan.runs.length} runs) on ${opts.device}; ` +
+        (p
+          ? `base model ${base.cached ? "from the cache" : "pretrained and cached"}: ${base.dir}`
+          : `model ${base.policy.id}`),
+    );
     await clearOutputs(opts.out);
     const rec = await RecordWriter.create(opts.out, {
       type: "recipe",
@@ -150,7 +166,23 @@ export async function runRecipe(loaded: LoadedRecipe, opts: BenchOptions): Promi
       what: { recipe: plan.recipe, recipe_file: loaded.file },
       options: { device: opts.device, engine: ENGINE },
       dataFiles: plan.files,
-      base: { hash: base.hash, dir: base.dir, cached: base.cached, id: base.policy.id },
+      base: {
+        hash: base.hash,
+        dir: base.dir,
+        cached: base.cached,
+        id: base.policy.id,
+        // The checkpoint's files as read (a folder, the hub cache or a download), with sha256.
+        ...(base.policy.files?.length
+          ? {
+            files: base.policy.files.map((f) => ({
+              name: f.name,
+              sha256: f.sha256,
+              source: f.source,
+              ...(f.url ? { url: f.url } : {}),
+            })),
+          }
+          : {}),
+      },
       outputs,
       started,
     });
@@ -170,14 +202,22 @@ export async function runRecipe(loaded: LoadedRecipe, opts: BenchOptions): Promi
   }
 }
 
-/** The requests every checkpoint evaluates, built once (π0's tokenizer counts prompt tokens). */
-function measuresOf(plan: Plan, policy: Policy): Measures {
+/**
+ * The requests every checkpoint evaluates, built once (π0's tokenizer counts prompt tokens; the
+ * recipe's maxNewTokens caps generation budgets).
+ */
+function measuresOf(
+  plan: Plan,
+  policy: Policy,
+  opts: { score: ScoreContext; jobs: number },
+): Measures {
   const countTokens = policy.countTokens?.bind(policy);
+  const maxNewTokens = plan.recipe.maxNewTokens ?? undefined;
   const sets = [
     ...plan.stageTasks.map((t) => ({ t, role: "stage" as const })),
     ...plan.panelTasks.map((t) => ({ t, role: "panel" as const })),
   ].map(({ t, role }) => ({
-    set: evalSet(t.task, t.loaded, { items: t.use.items, countTokens }),
+    set: evalSet(t.task, t.loaded, { items: t.use.items, countTokens, maxNewTokens }),
     role,
     metric: t.metric,
   }));
@@ -188,7 +228,7 @@ function measuresOf(plan: Plan, policy: Policy): Measures {
       kl === null ? s.set.requests : s.set.requests.slice(0, kl),
     ]),
   );
-  return { sets, klRequests };
+  return { sets, klRequests, ...opts };
 }
 
 /** One run: its stages from the data plan, each trained, evaluated at every checkpoint. */
@@ -247,7 +287,12 @@ async function runOne(ctx: Ctx, run: RunKey & Plan["runs"][number]): Promise<voi
         },
         async onCheckpoint(step) {
           const e0 = performance.now();
-          const scores = await evaluateAt(ctx, policy, { run: fields, stage: st.stage, step });
+          const scores = await evaluateAt(ctx, policy, {
+            run: fields,
+            stage: st.stage,
+            step,
+            order,
+          });
           const kl = await stageKl(ctx, { policy, start, stage: st, run, fields, step });
           evalSeconds += (performance.now() - e0) / 1000;
           if (step === st.steps) {
@@ -274,19 +319,24 @@ async function runOne(ctx: Ctx, run: RunKey & Plan["runs"][number]): Promise<voi
 }
 
 /**
- * Evaluates every stage and panel task at a checkpoint: records one eval line per task and one
- * samples.jsonl line per item; returns the accuracies as a short text for progress.
+ * Evaluates the stage tasks (π0: every one; a run: those of its task order) and the panel at a
+ * checkpoint: records one eval line per task and one samples.jsonl line per task's items; returns
+ * the accuracies as a short text for progress.
  */
 async function evaluateAt(
   ctx: Ctx,
   policy: Policy,
-  at: { run: RunFields; stage: number; step: number },
+  at: { run: RunFields; stage: number; step: number; order?: readonly string[] },
 ): Promise<string> {
   const parts: string[] = [];
   const panel: number[] = [];
   for (const { set, role, metric } of ctx.measures.sets) {
+    // A run of one task alone (orders: "each") is not measured on the tasks it never trains.
+    if (role === "stage" && at.order && !at.order.includes(set.task.id)) continue;
     const items = await evaluate(policy, set, {
       run: { batchSize: ctx.plan.recipe.evalBatch ?? undefined },
+      ctx: ctx.measures.score,
+      jobs: ctx.measures.jobs,
     });
     const accuracy = meanMetric(items, metric);
     const metrics = Object.fromEntries(

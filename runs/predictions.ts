@@ -3,8 +3,9 @@
 // forgetbench's own samples.jsonl (`output`, or `loglikelihoods` per choice). Several lines with
 // one id are several samples (pass@k). Every problem names the file and line.
 
-import { ValidationError } from "../lib/errors.ts";
-import type { Output, RequestKind } from "../tasks/task.ts";
+import { UsageError, ValidationError } from "../lib/errors.ts";
+import type { AnyTask } from "../tasks/mod.ts";
+import type { Item, Output, RequestKind } from "../tasks/task.ts";
 
 /** Outputs by item id, in the file's order. */
 export type Predictions = ReadonlyMap<string, Output>;
@@ -148,4 +149,23 @@ export function matchPredictions(
     return out;
   });
   return { outputs, ignored };
+}
+
+/**
+ * The dataset's own answer to an item as a prediction (`score --reference-answers`): the first
+ * SFT target of a task that trains (the published answer field, in the form the task's scorer
+ * reads: GSM8K's "#### N" line, ORZ's \boxed answer, ToolAlpaca's Action lines, SciKnowEval's
+ * answer), or for log-likelihood multiple choice the gold choice scored highest. Tasks scored by
+ * rules without a reference answer (IFEval) have none: a usage error.
+ */
+export function referenceOutput(task: AnyTask, item: Item): Output {
+  const sft = task.train?.labellings.sft1;
+  if (sft) {
+    const targets = sft(item);
+    if (targets?.length) return { kind: "generate", outputs: [String(targets[0])] };
+  }
+  if (task.requestKind === "choices") return task.fixture.perfect(item);
+  throw new UsageError(
+    `--reference-answers: task '${task.id}' has no reference answers (it is scored by rules or programs); give --predictions`,
+  );
 }

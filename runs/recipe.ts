@@ -50,7 +50,8 @@ export interface Variant {
   readonly schedule?: Schedule;
   /**
    * Gradient accumulation: each step's batch in this many micro-batches, one optimiser update
-   * (default `train.accumulate`, else 1); must divide the batch.
+   * (default `train.accumulate`, else 1): the step's rows (an RL step's batch × G rollouts) in
+   * that many micro-batches, as even as possible; at most one per row.
    */
   readonly accumulate?: number;
   /** Train a LoRA adapter instead of every weight (llama family; models/lora.ts). */
@@ -94,15 +95,29 @@ export interface Recipe {
   readonly data?: {
     readonly seed?: number;
     readonly sizes?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+    /**
+     * Read every published-file task from the project's fixture records (written in the
+     * published formats under the cache, runs/fixtures.ts) instead of the hub: a recipe that runs
+     * offline end to end (razor_llm_tiny). `--data` still overrides.
+     */
+    readonly fixtures?: boolean;
   };
   readonly pretrain?: Pretrain;
   /** The task sequence trained on, stage by stage (empty: evaluation only). */
   readonly stages: readonly TaskUse[];
   /** Tasks measured after every stage (general abilities). */
   readonly panel?: readonly TaskUse[];
-  /** Task orders: 1 = as listed (default), 2 adds the reverse, more add seeded shuffles. */
-  readonly orders?: number;
+  /**
+   * Task orders: 1 = as listed (default), 2 adds the reverse, more add seeded shuffles; "each"
+   * runs every stage task alone from π0, one task per run (RL's Razor's protocol).
+   */
+  readonly orders?: number | "each";
   readonly seeds: readonly number[];
+  /**
+   * Caps every generation budget (evaluation, training rollouts, KL samples) at this many new
+   * tokens; default each task's own (lm-eval's max_gen_toks).
+   */
+  readonly maxNewTokens?: number;
   /** Defaults of every variant's grid. */
   readonly train?: {
     readonly lrs?: readonly number[];
@@ -152,6 +167,7 @@ export interface ResolvedRecipe {
   readonly data: {
     readonly seed: number;
     readonly sizes: Readonly<Record<string, Readonly<Record<string, number>>>>;
+    readonly fixtures: boolean;
   };
   readonly pretrain:
     | (Omit<Pretrain, "tasks" | "schedule"> & {
@@ -161,8 +177,9 @@ export interface ResolvedRecipe {
     | null;
   readonly stages: readonly ResolvedUse[];
   readonly panel: readonly ResolvedUse[];
-  readonly orders: number;
+  readonly orders: number | "each";
   readonly seeds: readonly number[];
+  readonly maxNewTokens: number | null;
   readonly variants: readonly ResolvedVariant[];
   readonly kl: { readonly items: number | null; readonly samples: number };
   readonly evalBatch: number | null;
@@ -268,6 +285,7 @@ export function validateRecipe(raw: unknown, file: string): ResolvedRecipe {
     "panel",
     "orders",
     "seeds",
+    "maxNewTokens",
     "train",
     "variants",
     "kl",
@@ -281,7 +299,10 @@ export function validateRecipe(raw: unknown, file: string): ResolvedRecipe {
   }
   if (!isObj(r.model)) c.fail("model", "must be an object { family, ... }");
 
-  const data = r.data === undefined ? {} : c.obj(r.data, "data", ["seed", "sizes"]);
+  const data = r.data === undefined ? {} : c.obj(r.data, "data", ["seed", "sizes", "fixtures"]);
+  if (data.fixtures !== undefined && typeof data.fixtures !== "boolean") {
+    c.fail("data.fixtures", `must be true or false, got ${JSON.stringify(data.fixtures)}`);
+  }
   const sizes: Record<string, Record<string, number>> = {};
   const keysOf = (v: unknown) => (isObj(v) ? Object.keys(v) : []);
   if (data.sizes !== undefined) {
@@ -398,10 +419,8 @@ export function validateRecipe(raw: unknown, file: string): ResolvedRecipe {
     const lrs = c.list(...need("lrs"));
     const batch = c.num(...need("batch"), { integer: true });
     const [acc, accAt] = pick("accumulate");
+    // At most one micro-batch per row: checked in runs/resolve.ts, which knows an RL step's rows.
     const accumulate = acc === undefined ? 1 : c.num(acc, accAt, { integer: true });
-    if (batch % accumulate !== 0) {
-      c.fail(accAt, `must divide the batch ${batch} (equal micro-batches), got ${accumulate}`);
-    }
     return {
       name,
       trainer,
@@ -428,20 +447,31 @@ export function validateRecipe(raw: unknown, file: string): ResolvedRecipe {
   if (matchWithin >= 1) {
     c.fail("matchWithin", `must be below 1 (accuracy units), got ${matchWithin}`);
   }
-  const orders = c.num(r.orders ?? 1, "orders", { integer: true });
-  if (orders > 1 && stages.length < 2) {
+  if (typeof r.orders === "string" && r.orders !== "each") {
+    c.fail("orders", `must be a positive integer or "each", got ${JSON.stringify(r.orders)}`);
+  }
+  const orders = r.orders === "each" ? "each" : c.num(r.orders ?? 1, "orders", { integer: true });
+  if (orders === "each" && stages.length === 0) c.fail("orders", '"each" needs stage tasks');
+  if (typeof orders === "number" && orders > 1 && stages.length < 2) {
     c.fail("orders", "more than one order needs at least 2 stages");
   }
   return {
     id,
     description: c.str(r.description, "description"),
     model: r.model as Raw,
-    data: { seed: c.num(data.seed ?? 0, "data.seed", { integer: true, zeroOk: true }), sizes },
+    data: {
+      seed: c.num(data.seed ?? 0, "data.seed", { integer: true, zeroOk: true }),
+      sizes,
+      fixtures: data.fixtures === true,
+    },
     pretrain,
     stages,
     panel,
     orders,
     seeds: c.list(r.seeds, "seeds", { integer: true, zeroOk: true }),
+    maxNewTokens: r.maxNewTokens === undefined
+      ? null
+      : c.num(r.maxNewTokens, "maxNewTokens", { integer: true }),
     variants,
     kl: {
       items: kl.items === undefined ? null : c.num(kl.items, "kl.items", { integer: true }),

@@ -54,12 +54,13 @@ Deno.test("defaults are filled in", () => {
     id: "tiny",
     description: "a minimal recipe",
     model: { family: "mlp", hidden: [8] },
-    data: { seed: 0, sizes: {} },
+    data: { seed: 0, sizes: {}, fixtures: false },
     pretrain: null,
     stages: [{ task: "parity_mnist", items: null, metric: null }],
     panel: [],
     orders: 1,
     seeds: [1],
+    maxNewTokens: null,
     variants: [{
       name: "sft",
       trainer: "sft",
@@ -127,7 +128,7 @@ Deno.test("variant fields override train.*; task uses, pretraining and schedules
     { task: "b", items: 50, metric: "acc_norm" },
   ]);
   deepEqual(r.panel, [{ task: "p", items: null, metric: null }]);
-  deepEqual(r.data, { seed: 3, sizes: { a: { test: 0, train: 5 } } });
+  deepEqual(r.data, { seed: 3, sizes: { a: { test: 0, train: 5 } }, fixtures: false });
   // Pretraining tasks default to the sft1 labelling.
   deepEqual(r.pretrain!.tasks, [
     { task: "a", labelling: "sft1" },
@@ -201,7 +202,11 @@ Deno.test("the lm recipe takes its variant names from trainer ids and checkpoint
 Deno.test("unknown fields anywhere are errors naming them", () => {
   const m = MINIMAL;
   rejects({ ...base, finetune: {} }, "finetune", /^unknown field \(known: id, description,/);
-  rejects({ ...m, data: { seeds: 1 } }, "data.seeds", /^unknown field \(known: seed, sizes\)$/);
+  rejects(
+    { ...m, data: { seeds: 1 } },
+    "data.seeds",
+    /^unknown field \(known: seed, sizes, fixtures\)$/,
+  );
   rejects({ ...m, train: { ...m.train, lr: 1 } }, "train.lr", /^unknown field/);
   rejects({ ...m, variants: [{ trainer: "sft", option: {} }] }, "variants[0].option", /^unknown/);
   rejects({ ...m, stages: [{ task: "a", item: 5 }] }, "stages[0].item", /^unknown field/);
@@ -363,6 +368,23 @@ Deno.test("fitExcluding names variants; orders > 1 need two stages", () => {
   rejects({ ...base, orders: 2 }, "orders", /^more than one order needs at least 2 stages$/);
   const two: Recipe = { ...base, stages: ["parity_mnist", "other"], orders: 3 };
   equal(validateRecipe(two, "r.ts").orders, 3);
+  equal(validateRecipe({ ...two, orders: "each" }, "r.ts").orders, "each");
+  rejects({ ...two, orders: "all" as never }, "orders", /^must be a positive integer or "each"/);
+  rejects(
+    { ...MINIMAL, stages: [], panel: ["p"], variants: [], orders: "each" },
+    "orders",
+    /^"each" needs stage tasks$/,
+  );
+});
+
+Deno.test("data.fixtures and maxNewTokens: defaults, values, bad values named", () => {
+  const r = validateRecipe(MINIMAL, "r.ts");
+  deepEqual([r.data.fixtures, r.maxNewTokens], [false, null]);
+  const f = validateRecipe({ ...MINIMAL, data: { fixtures: true }, maxNewTokens: 32 }, "r.ts");
+  deepEqual([f.data.fixtures, f.maxNewTokens], [true, 32]);
+  rejects({ ...MINIMAL, data: { fixtures: "yes" as never } }, "data.fixtures", /true or false/);
+  rejects({ ...MINIMAL, maxNewTokens: 0 }, "maxNewTokens", /^must be > 0, got 0$/);
+  rejects({ ...MINIMAL, maxNewTokens: 2.5 }, "maxNewTokens", /^must be an integer/);
 });
 
 // Fails at the time of writing: validateRecipe calls Object.keys on data.sizes (and on each
@@ -385,16 +407,8 @@ Deno.test("accumulate and lora are checked, each error naming its field", () => 
   });
   rejects(v({ accumulate: 0 }), "variants[0].accumulate", /^must be > 0, got 0$/);
   rejects(v({ accumulate: 1.5 }), "variants[0].accumulate", /^must be an integer, got 1\.5$/);
-  rejects(
-    v({ accumulate: 3 }),
-    "variants[0].accumulate",
-    /^must divide the batch 8 \(equal micro-batches\), got 3$/,
-  );
-  rejects(
-    { ...m, train: { ...m.train, accumulate: 16 } },
-    "train.accumulate",
-    /^must divide the batch 8/,
-  );
+  // Uneven micro-batches are fine (each weighs its share); too many is a resolve-time error.
+  equal(validateRecipe(v({ accumulate: 3 }), "r.ts").variants[0].accumulate, 3);
   equal(validateRecipe(v({ accumulate: 4 }), "r.ts").variants[0].accumulate, 4);
   const lora = (l: unknown) => v({ lora: l });
   const ok4 = { rank: 4, alpha: 8, targets: ["q_proj"] };

@@ -5,9 +5,10 @@
 
 import { getWebGPUDevice } from "@jax-js/jax";
 import { ValidationError } from "../lib/errors.ts";
+import { cacheRoot } from "../lib/hub.ts";
 import { FAMILIES, type Family, type ModelSpec } from "../models/families.ts";
 import type { TrainInstance } from "../models/learner.ts";
-import type { LlamaModelConfig } from "../models/llama.ts";
+import { bucket, type LlamaModelConfig } from "../models/llama.ts";
 import { parseLlamaConfig } from "../models/llama_io.ts";
 import { loraModules } from "../models/lora.ts";
 import {
@@ -15,6 +16,8 @@ import {
   estimateMemory,
   formatBytes,
   type MemoryEstimate,
+  samplingBudget,
+  samplingRows,
   type TrainingShape,
 } from "../models/memory.ts";
 import type { Policy, RequestKind } from "../models/policy.ts";
@@ -24,6 +27,7 @@ import type { DataFileUsed, DataOptions, Item, Loaded } from "../tasks/task.ts";
 import { getTrainer, planOf } from "../trainers/mod.ts";
 import type { DataPlan, Trainer } from "../trainers/types.ts";
 import type { ResolvedRecipe, ResolvedUse, ResolvedVariant } from "./recipe.ts";
+import { fixtureDataFolder } from "./fixtures.ts";
 import { taskOrders, trainInstances } from "./stages.ts";
 
 /** A variant with its trainer, parsed options and data plan. */
@@ -105,7 +109,14 @@ async function architectureOf(model: ModelSpec): Promise<LlamaModelConfig | null
 /** Checks a recipe against the registries and loads its data; throws naming file and field. */
 export async function resolvePlan(
   recipe: ResolvedRecipe,
-  opts: { file: string; data?: DataOptions },
+  opts: {
+    file: string;
+    data?: DataOptions;
+    /** Cache root (a fixtures recipe's data folder goes under it); default lib/hub.ts's. */
+    cacheDir?: string;
+    /** The user consented to running model-written code (panel tasks such as humaneval). */
+    allowCodeExecution?: boolean;
+  },
 ): Promise<Plan> {
   const f = opts.file;
   const at = (field: string) => `${f}: ${field}`;
@@ -126,7 +137,7 @@ export async function resolvePlan(
       `a ${family.id} model cannot be trained; an evaluation recipe has no stages or pretraining`,
     );
   }
-  const check = (field: string, task: AnyTask) => {
+  const check = (field: string, task: AnyTask, role: "panel" | "train" = "train") => {
     if (!kinds.includes(task.requestKind)) {
       throw new ValidationError(
         at(field),
@@ -135,17 +146,23 @@ export async function resolvePlan(
         }`,
       );
     }
-    if (task.executesCode) {
+    if (task.executesCode && role === "train") {
       throw new ValidationError(
         at(field),
-        `task '${task.id}' runs model-written code; measure it with eval --allow-code-execution`,
+        `task '${task.id}' runs model-written code to score; it can be measured (panel), not trained on`,
+      );
+    }
+    if (task.executesCode && !opts.allowCodeExecution) {
+      throw new ValidationError(
+        at(field),
+        `task '${task.id}' runs model-written code; add --allow-code-execution to run it in the sandbox (docs/sandbox.md says what it contains)`,
       );
     }
   };
-  const uses = (list: readonly ResolvedUse[], field: string) =>
+  const uses = (list: readonly ResolvedUse[], field: "stages" | "panel") =>
     list.map((use, i) => {
       const task = getTask(use.task, at(`${field}[${i}]`));
-      check(`${field}[${i}]`, task);
+      check(`${field}[${i}]`, task, field === "panel" ? "panel" : "train");
       const metric = use.metric ?? task.metrics[0];
       if (!task.metrics.includes(metric)) {
         throw new ValidationError(
@@ -230,27 +247,43 @@ export async function resolvePlan(
         );
       }
     }
+    // Micro-batches split the step's rows: an RL step's batch × G rollouts, else its batch.
+    const group = trainer.needsReward ? (options as { group?: number }).group ?? 1 : 1;
+    const rows = v.batch * group;
+    if (v.accumulate > rows) {
+      throw new ValidationError(
+        `${where}.accumulate`,
+        `at most one micro-batch per row: this step has ${rows} ${
+          group > 1 ? `rows (batch ${v.batch} × group ${group})` : "rows"
+        }, got ${v.accumulate}`,
+      );
+    }
     const plan = planOf(trainer, options);
-    if (plan.kind !== "stage" && stages.length < 2) {
+    if (plan.kind !== "stage" && (stages.length < 2 || recipe.orders === "each")) {
       throw new ValidationError(
         `${where}.trainer`,
-        `'${v.trainer}' trains on a task sequence; this recipe has one stage`,
+        `'${v.trainer}' trains on a task sequence; this recipe has ${
+          recipe.orders === "each" ? 'one task per run (orders: "each")' : "one stage"
+        }`,
       );
     }
     return { variant: v, trainer, options, plan };
   });
 
-  // Load every task's data once (validating every record), with the recipe's data seed and sizes.
+  // Load every task's data once (validating every record), with the recipe's data seed and sizes;
+  // a fixtures recipe reads the project's fixture records, offline, unless --data names a folder.
+  const used = [...stages, ...panel, ...pretrainTasks].map((x) => x.task);
+  let data = opts.data;
+  if (recipe.data.fixtures && data?.dataPath === undefined) {
+    const cacheDir = opts.cacheDir ?? data?.cacheDir ?? cacheRoot();
+    data = { ...data, dataPath: await fixtureDataFolder(used, cacheDir), offline: true };
+  }
   const loaded = new Map<string, Loaded<Item>>();
-  for (const task of [...stages, ...panel, ...pretrainTasks].map((x) => x.task)) {
+  for (const task of used) {
     if (loaded.has(task.id)) continue;
     loaded.set(
       task.id,
-      await task.load({
-        seed: recipe.data.seed,
-        sizes: recipe.data.sizes[task.id],
-        data: opts.data,
-      }),
+      await task.load({ seed: recipe.data.seed, sizes: recipe.data.sizes[task.id], data }),
     );
   }
   const split = (task: AnyTask, name: string, field: string) => {
@@ -269,7 +302,9 @@ export async function resolvePlan(
   };
   const train = new Map(stages.map((s, i) => [
     s.task.id,
-    trainInstances(s.task, split(s.task, "train", `stages[${i}]`)),
+    trainInstances(s.task, split(s.task, "train", `stages[${i}]`), {
+      maxNewTokens: recipe.maxNewTokens ?? undefined,
+    }),
   ]));
   const pretrain = pretrainTasks.flatMap((p, i) =>
     trainInstances(p.task, split(p.task, "pretrain", `pretrain.tasks[${i}]`), {
@@ -332,9 +367,9 @@ export function memoryBudgets(opts: { memory?: number; device: string }): Memory
   return out;
 }
 
-/** Rounds up to a multiple of 8, as the Llama learner pads training rows. */
+/** A training row's padded length, as the Llama learner pads it. */
 function bucket8(n: number): number {
-  return Math.ceil(n / 8) * 8;
+  return bucket(n, 8);
 }
 
 /** Token lengths of training instances: prompt + SFT target (+ stop), and the generation budget. */
@@ -369,7 +404,7 @@ interface Phase {
 /** The training phases of a plan: base pretraining, then every variant. */
 function phases(
   plan: Plan,
-  opts: { config: LlamaModelConfig; count?: (text: string) => number },
+  opts: { config: LlamaModelConfig; count?: (text: string) => number; device: string },
 ): Phase[] {
   const { config } = opts;
   // Without a tokenizer the sequence terms are left out: a lower bound, checked again later.
@@ -398,12 +433,21 @@ function phases(
       shape: {
         config,
         lora,
-        microBatch: Math.ceil(v.batch / v.accumulate) * group,
+        microBatch: Math.ceil(v.batch * group / v.accumulate),
         accumulate: v.accumulate,
         seqLen: bucket8(rl ? l.prompt + l.generate : l.sft),
-        klTarget: !rl && (o.beta ?? 0) > 0,
+        // SFT always runs the stage's start as a reference (the KL it logs, and SFT+KL's β).
+        klTarget: !rl,
         sampling: rl && opts.count
-          ? { rows: v.batch * group, length: l.prompt + l.generate, prompt: bucket8(l.prompt) }
+          ? {
+            rows: samplingRows(config, {
+              rows: v.batch * group,
+              length: bucket(l.prompt + l.generate, 16),
+              prompt: bucket(l.prompt, 16),
+            }, samplingBudget(opts.device)),
+            length: bucket(l.prompt + l.generate, 16),
+            prompt: bucket(l.prompt, 16),
+          }
           : null,
         references: pv.plan.kind === "joint" || stages < 2 ? 1 : 2,
       },
@@ -440,7 +484,12 @@ function parts(e: MemoryEstimate, s: TrainingShape, complete: boolean): string {
  */
 export function checkMemory(
   plan: Plan,
-  opts: { budgets: readonly MemoryBudget[]; policy?: Policy },
+  opts: {
+    budgets: readonly MemoryBudget[];
+    policy?: Policy;
+    /** The jax-js device trained on (its sampling budget); default wasm. */
+    device?: string;
+  },
 ): boolean {
   const opened = opts.policy as (Policy & { config?: LlamaModelConfig }) | undefined;
   const config = plan.architecture ?? (plan.family.id === "llama" ? opened?.config : undefined);
@@ -451,7 +500,7 @@ export function checkMemory(
     : opened?.countTokens
     ? (t: string) => opened.countTokens!(t) + 1
     : undefined;
-  for (const { field, shape } of phases(plan, { config, count })) {
+  for (const { field, shape } of phases(plan, { config, count, device: opts.device ?? "wasm" })) {
     const e = estimateMemory(shape);
     const advice = field === "pretrain"
       ? "use a smaller pretrain.batch"

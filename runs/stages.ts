@@ -6,6 +6,7 @@
 
 import { permutation, rng } from "../lib/rng.ts";
 import type { BatchOrder, TrainInstance } from "../models/learner.ts";
+import type { Request } from "../models/policy.ts";
 import type { AnyTask } from "../tasks/mod.ts";
 import type { Item } from "../tasks/task.ts";
 import { batchOrder } from "../trainers/batches.ts";
@@ -24,8 +25,12 @@ export interface Stage {
   readonly checkpoints: readonly number[];
 }
 
-/** The task orders of a recipe: as listed, reversed, then seeded shuffles. */
-export function taskOrders(tasks: readonly string[], n: number): string[][] {
+/**
+ * The task orders of a recipe: as listed, reversed, then seeded shuffles; or, for "each", every
+ * task alone (one run per task from π0).
+ */
+export function taskOrders(tasks: readonly string[], n: number | "each"): string[][] {
+  if (n === "each") return tasks.map((t) => [t]);
   const out: string[][] = [[...tasks]];
   if (n >= 2) out.push([...tasks].reverse());
   for (let k = 2; k < n; k++) {
@@ -89,16 +94,21 @@ export function planStages(
 /**
  * Training instances of a task's items: the request it builds, its labellings' targets, its
  * reward and correct outputs. `labelling` maps every name to that one labelling (pretraining
- * mixes tasks pretrained on different labellings under one name).
+ * mixes tasks pretrained on different labellings under one name); `maxNewTokens` caps the
+ * generation budget of rollouts (a recipe's maxNewTokens).
  */
 export function trainInstances(
   task: AnyTask,
   items: readonly Item[],
-  opts: { as?: { name: string; labelling: string } } = {},
+  opts: { as?: { name: string; labelling: string }; maxNewTokens?: number } = {},
 ): TrainInstance[] {
   const t = task.train!;
+  const cap = (r: Request): Request =>
+    r.kind === "generate" && opts.maxNewTokens !== undefined && r.maxTokens > opts.maxNewTokens
+      ? { ...r, maxTokens: opts.maxNewTokens }
+      : r;
   return items.map((item) => ({
-    request: task.request(item, { shots: [] }),
+    request: cap(task.request(item, { shots: [] })),
     targets: (name: string) => {
       const l = opts.as ? (name === opts.as.name ? opts.as.labelling : undefined) : name;
       return l === undefined ? undefined : t.labellings[l]?.(item);

@@ -14,6 +14,10 @@ Deno.test("taskOrders: as listed, reversed, then seeded shuffles of the same tas
   deepEqual(taskOrders(["a", "b"], 1), [["a", "b"]]);
 });
 
+Deno.test('taskOrders "each": every task alone, one run per task (RL\'s Razor)', () => {
+  deepEqual(taskOrders(["math", "science", "tool"], "each"), [["math"], ["science"], ["tool"]]);
+});
+
 Deno.test("mixedBatches: the stated fraction from earlier tasks, every batch", () => {
   const cur = [0, 1, 2, 3, 4], old = [5, 6, 7, 8, 9, 10, 11];
   const next = mixedBatches(cur, old, 0.25)(8, 3);

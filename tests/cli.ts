@@ -22,7 +22,7 @@ export async function cli(
       "--allow-net",
       "--allow-ffi",
       "--allow-sys",
-      "--allow-run=git",
+      "--allow-run",
     ];
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...permissions, "main.ts", ...args],

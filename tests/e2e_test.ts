@@ -115,6 +115,26 @@ const BAD: [string, string[], RegExp, Record<string, string>?][] = [
   ["unknown flag", ["bench", "smoke", "--frobnicate"], /Unknown option '--frobnicate'/],
   ["lm recipe with a bad seed", ["bench", "lm", "--seeds", "1,x"], /--seeds: 'x' is not a number/],
   ["unknown command", ["train"], /unknown command 'train'/],
+  [
+    "--model folder that does not exist",
+    ["bench", "razor_llm_tiny", "--model", "/nonexistent/qwen", "--offline"],
+    /model source \/nonexistent\/qwen: no such folder, and not a hub id/,
+  ],
+  [
+    "--model hub id not in the cache, offline",
+    ["bench", "razor_llm_tiny", "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--offline"],
+    /Qwen\/Qwen2\.5-0\.5B-Instruct/,
+  ],
+  [
+    "--max-new-tokens 0",
+    ["bench", "razor_llm_tiny", "--max-new-tokens", "0"],
+    /--max-new-tokens: '0' must be a positive integer/,
+  ],
+  [
+    "razor_llm without consent to run HumanEval's code",
+    ["bench", "razor_llm", "--offline"],
+    /razor_llm\.ts: panel\[5\]: task 'humaneval' runs model-written code; add --allow-code-execution/,
+  ],
   // Deno's WebGPU finds no adapter when told to use a backend this OS lacks: a machine without a GPU driver.
   [
     "webgpu without an adapter",

@@ -363,3 +363,73 @@ Deno.test("score: hostile HumanEval completions are contained, scored as failure
   const rows = await Deno.readTextFile(join(out, "results.csv"));
   ok(rows.includes("humaneval,pass@1,0,0,3"), rows);
 });
+
+Deno.test("score --reference-answers: each new task's published answers score 1 on every item; rule-scored tasks refuse", async () => {
+  const s = await fixtures();
+  const tasks = [
+    "gsm8k",
+    "orz_math",
+    "sciknoweval",
+    "sciknoweval_chem_l3",
+    "toolalpaca",
+    "scienceqa",
+    "scienceqa_text",
+    "mmlu",
+    "winogrande",
+  ];
+  for (const task of tasks) {
+    const out = join(s.dir, "ref", task);
+    const r = await run([
+      "score",
+      "--task",
+      task,
+      "--data",
+      s.data,
+      "--reference-answers",
+      "--out",
+      out,
+      "--quiet",
+    ]);
+    equal(r.code, 0, `${task}: ${r.stderr}`);
+    const m = /= ([\d.]+) \((\d+)\/(\d+) items scored 1\)/.exec(
+      r.stdout.trim().split("\n").at(-1)!,
+    );
+    ok(m, r.stdout);
+    equal(m![1], "1.000", `${task}: ${r.stdout}`);
+    equal(m![2], m![3], task);
+    const manifest = JSON.parse(await Deno.readTextFile(join(out, "manifest.json")));
+    deepEqual(manifest.predictions, { reference_answers: true });
+  }
+  const ifeval = await run([
+    "score",
+    "--task",
+    "ifeval",
+    "--data",
+    s.data,
+    "--reference-answers",
+    "--out",
+    join(s.dir, "ref", "ifeval"),
+  ]);
+  equal(ifeval.code, 2);
+  ok(
+    /^error: --reference-answers: task 'ifeval' has no reference answers/.test(
+      ifeval.stderr.trim(),
+    ),
+  );
+  equal(await exists(join(s.dir, "ref", "ifeval")), false);
+  const both = await run([
+    "score",
+    "--task",
+    "gsm8k",
+    "--data",
+    s.data,
+    "--reference-answers",
+    "--predictions",
+    "x.jsonl",
+  ]);
+  equal(both.code, 2);
+  ok(
+    /needs --predictions FILE or --reference-answers \(one of them\)/.test(both.stderr),
+    both.stderr,
+  );
+});

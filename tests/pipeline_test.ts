@@ -383,6 +383,7 @@ Deno.test(
         const plan = await resolvePlan(validateRecipe(recipe, file), {
           file,
           data: { dataPath: `${dir}/data`, offline: true, cacheDir: `${dir}/cache` },
+          allowCodeExecution: true, // razor_llm's panel has HumanEval
         });
         ok(plan.runs.length > 0, `${name}: runs`);
         ok(plan.stageTasks.length + plan.panelTasks.length > 0, name);

@@ -8,6 +8,11 @@ import { type Recipe, type ResolvedRecipe, validateRecipe } from "../recipe.ts";
 import { fullRecipe as lmFull, recipe as lm } from "./lm.ts";
 import { recipe as lmPanel } from "./lm_panel.ts";
 import { recipe as parityMnist } from "./parity_mnist.ts";
+import {
+  loraRecipe as razorLlmLora,
+  recipe as razorLlm,
+  tinyRecipe as razorLlmTiny,
+} from "./razor_llm.ts";
 import { recipe as smoke } from "./smoke.ts";
 
 /** Registered recipes, by name; `parity_mnist` is the default of `deno task bench`. */
@@ -17,6 +22,9 @@ export const RECIPES: Readonly<Record<string, { recipe: Recipe; file: string }>>
   lm: { recipe: lm, file: "runs/recipes/lm.ts" },
   lm_full: { recipe: lmFull, file: "runs/recipes/lm.ts" },
   lm_panel: { recipe: lmPanel, file: "runs/recipes/lm_panel.ts" },
+  razor_llm: { recipe: razorLlm, file: "runs/recipes/razor_llm.ts" },
+  razor_llm_lora: { recipe: razorLlmLora, file: "runs/recipes/razor_llm.ts" },
+  razor_llm_tiny: { recipe: razorLlmTiny, file: "runs/recipes/razor_llm.ts" },
 };
 
 /** A recipe loaded and validated, with the file it came from. */
