@@ -55,6 +55,17 @@ export interface LoraState {
 /** PEFT's prefix of adapter tensor names in adapter_model.safetensors. */
 export const PEFT_PREFIX = "base_model.model.";
 
+/** Every Linear module of a Llama/Qwen2 layer, as PEFT's target_modules name them. */
+export const ALL_PROJECTIONS: readonly string[] = [
+  "q_proj",
+  "k_proj",
+  "v_proj",
+  "o_proj",
+  "gate_proj",
+  "up_proj",
+  "down_proj",
+];
+
 /** alpha / r, the factor of B·A in the forward. */
 export function loraScale(o: LoraOptions): number {
   return o.alpha / o.rank;

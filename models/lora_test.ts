@@ -20,6 +20,7 @@ import {
 } from "./llama.ts";
 import { LlamaPolicy, loadLlamaPolicy } from "./llama_policy.ts";
 import {
+  ALL_PROJECTIONS,
   initLora,
   linearModules,
   loraModules,
@@ -36,7 +37,7 @@ import { CHAR_TOKENIZER, promptIds } from "./tokenizer.ts";
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
 const CONFIG: LlamaModelConfig = { ...TINY_LM_CONFIG, max_position_embeddings: 32 };
-const ALL = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+const ALL = [...ALL_PROJECTIONS];
 const LORA = { rank: 4, alpha: 8, targets: ALL };
 
 /** "p:d=" → the digit's parity, as text (the trainer suite's task). */

@@ -3,6 +3,7 @@
 // worked example of docs/metrics.md "Memory model" (Qwen2.5-3B at 1024 tokens, full vs LoRA
 // r 16), sizes as flags write them, and the limits of jax-js's devices.
 
+import { ALL_PROJECTIONS } from "./lora.ts";
 import { equal, throws } from "node:assert/strict";
 import { UsageError } from "../lib/errors.ts";
 import type { LlamaModelConfig } from "./llama.ts";
@@ -164,7 +165,7 @@ Deno.test("the worked example: Qwen2.5-3B at 1024 tokens, full fine-tuning vs Lo
   equal(formatBytes(full.bytes.total), "127.4 GiB");
   // PEFT counts 29,933,568 trainable parameters for r 16 on all seven projections; P_W =
   // 36·77070336 = 2774532096.
-  const all = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+  const all = [...ALL_PROJECTIONS];
   const lora = estimateMemory({
     config: qwen,
     microBatch: 1,

@@ -6,6 +6,7 @@
 // output, through runRecipe and through the command line; and every registered recipe fits the
 // wasm device's 4 GiB.
 
+import { ALL_PROJECTIONS } from "../models/lora.ts";
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { parse } from "csv-parse/sync";
 import { UsageError } from "../lib/errors.ts";
@@ -30,7 +31,7 @@ const opts = { sanitizeOps: false, sanitizeResources: false };
 
 const TASKS = ["many_answers", "word_math"];
 const SKILLS = ["copy", "compare"];
-const ALL = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+const ALL = [...ALL_PROJECTIONS];
 
 const TINY: Recipe = {
   ...lm,

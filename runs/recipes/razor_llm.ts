@@ -15,6 +15,7 @@
 // template), the tasks' fixture records in their published formats, small budgets, and the panel
 // without HumanEval (which needs --allow-code-execution and a sandbox).
 
+import { ALL_PROJECTIONS } from "../../models/lora.ts";
 import { defineRecipe } from "../recipe.ts";
 
 /** The three new tasks, each trained alone from π0 (orders: "each"). */
@@ -72,17 +73,6 @@ export const recipe = defineRecipe({
   evalBatch: 16,
   matchWithin: 0.02,
 });
-
-/** All seven projections of every layer, as PEFT names them. */
-const ALL_PROJECTIONS = [
-  "q_proj",
-  "k_proj",
-  "v_proj",
-  "o_proj",
-  "gate_proj",
-  "up_proj",
-  "down_proj",
-];
 
 /**
  * razor_llm with LoRA (r 64, alpha 128, all projections) and generations capped at 768 new
