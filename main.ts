@@ -10,6 +10,8 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "./lib/errors.ts";
 import { cacheRoot } from "./lib/hub.ts";
+import { hashString } from "./lib/rng.ts";
+import { acquireLock } from "./lib/lock.ts";
 import { parseDevice } from "./models/engine.ts";
 import { FAMILIES } from "./models/families.ts";
 import { parseBytes } from "./models/memory.ts";
@@ -57,6 +59,9 @@ Options for bench (every recipe):
   --allow-code-execution
                    run model-written code of panel tasks (humaneval) in the sandbox
   --jobs N         sandboxed programs run at once (default 2)
+  --resume         continue this recipe's run that stopped (killed, preempted) in --out: finished
+                   runs are kept, an unfinished one continues from its last saved stage
+  --overwrite      replace --out even when it holds another recipe's or model's results
   --quiet          print nothing but errors
   -h, --help       this help
 
@@ -83,7 +88,12 @@ Options for eval:
   --seed N         sampling seed (default 1234)
   --max-new-tokens N  cap every task's generation budget
   --jobs N         sandboxed programs run at once (default 2)
-  --out DIR        result folder (default results/eval)
+  --out DIR        result folder (default results/eval/<model>/<tasks>)
+  --resume         continue a stopped eval of the same model, tasks and options in --out
+                   (finished chunks of items are not run again)
+  --chunk N        items run, scored and saved at a time (default 64): what a killed eval can
+                   lose at most; chunk k > 0 samples with a seed derived from --seed and k
+  --overwrite      replace --out even when it holds another command's or model's results
   --quiet          print nothing but errors and the results
 
 Options for score:
@@ -93,8 +103,8 @@ Options for score:
   --reference-answers   score the dataset's own answers instead of predictions (a check of
                    the data file and the scorer: each item should score 1)
   --data PATH      the task's test file, or a folder as eval --data takes it
-  --out DIR        result folder (default results/score/<task>)
-  --allow-code-execution, --jobs N, --quiet   as for eval
+  --out DIR        result folder (default results/score/<task>/<predictions file>)
+  --allow-code-execution, --jobs N, --overwrite, --quiet   as for eval
 
 Outputs of eval and score: results.csv (task, metric, value, stderr, n), samples.jsonl,
 manifest.json. score prints the metric on its last line.`;
@@ -157,6 +167,9 @@ function applyOverrides(
   }
   if (typeof flags.trainers === "string") {
     const want = flags.trainers.split(",").map((s) => s.trim());
+    if (new Set(want).size !== want.length) {
+      throw new UsageError(`--trainers: '${flags.trainers}' has duplicates`);
+    }
     const known = r.variants.map((v) => v.name);
     for (const w of want) {
       if (!known.includes(w)) {
@@ -262,6 +275,13 @@ function printSummary(res: BenchResult, recipe: ResolvedRecipe): void {
       console.log(`fit (${f.runs}): ${f.form}  R² = ${f.r2.toFixed(3)} (n = ${f.n})`);
     }
   }
+  const diverged = res.leaderboard.filter((r) => r.diverged);
+  if (diverged.length > 0) {
+    const which = [...new Set(diverged.map((r) => `${r.variant} lr=${r.lr}`))].join(", ");
+    console.log(
+      `${diverged.length} run(s) diverged (${which}): marked in leaderboard.csv's diverged column, left out of every mean and fit`,
+    );
+  }
   console.log(
     `\nwrote ${res.out}/ (${res.paths.length} files) in ${(res.seconds / 60).toFixed(1)} min`,
   );
@@ -287,6 +307,8 @@ async function bench(args: string[]): Promise<void> {
       "allow-code-execution": { type: "boolean", default: false },
       jobs: { type: "string" },
       quiet: { type: "boolean", default: false },
+      resume: { type: "boolean", default: false },
+      overwrite: { type: "boolean", default: false },
     },
   });
   if (positionals.length > 1) {
@@ -308,6 +330,8 @@ async function bench(args: string[]): Promise<void> {
     memory,
     allowCodeExecution: values["allow-code-execution"],
     jobs: count("jobs", values.jobs, 2),
+    resume: values.resume,
+    overwrite: values.overwrite,
     data: {
       dataPath: values.data,
       cacheDir,
@@ -325,10 +349,34 @@ async function report(args: string[]): Promise<void> {
     options: { quiet: { type: "boolean", default: false } },
   });
   if (positionals.length !== 1) throw new UsageError("report takes one result folder: report DIR");
-  const res = await writeReport(positionals[0]);
+  const dir = positionals[0];
+  if (!(await Deno.stat(dir).catch(() => null))?.isDirectory) {
+    throw new UsageError(`report: ${dir} is not a result folder`);
+  }
+  const lock = await acquireLock(dir, "forgetbench report"); // never beside a writing bench
+  let res;
+  try {
+    res = await writeReport(dir);
+  } finally {
+    await lock.release();
+  }
   if (!values.quiet) {
     console.error(`rebuilt ${res.paths.filter((p) => p.endsWith(".csv")).join(", ")}`);
   }
+}
+
+/**
+ * A path-safe name for a default output folder: `org/name` as `org--name`, a local path as its
+ * last part; long names cut with a hash of the whole, so two different runs never share one.
+ */
+function slug(name: string): string {
+  let local = false;
+  try {
+    local = Deno.statSync(name).isDirectory || Deno.statSync(name).isFile;
+  } catch { /* not a path here: a hub id */ }
+  const base = local ? name.replace(/\/+$/, "").split("/").pop()! : name.replaceAll("/", "--");
+  const safe = base.replace(/[^A-Za-z0-9._+@=-]/g, "_").replace(/^\.+/, "_") || "_";
+  return safe.length <= 80 ? safe : `${safe.slice(0, 64)}-${hashString(name).toString(16)}`;
 }
 
 /** A positive integer flag. */
@@ -377,8 +425,11 @@ async function evalCommand(args: string[]): Promise<void> {
       seed: { type: "string", default: "1234" },
       "max-new-tokens": { type: "string" },
       jobs: { type: "string" },
-      out: { type: "string", default: "results/eval" },
+      out: { type: "string" },
       quiet: { type: "boolean", default: false },
+      resume: { type: "boolean", default: false },
+      overwrite: { type: "boolean", default: false },
+      chunk: { type: "string" },
     },
   });
   if (positionals.length > 0) {
@@ -405,7 +456,10 @@ async function evalCommand(args: string[]): Promise<void> {
   const cacheDir = v.cache ?? cacheRoot();
   const res = await runEval({
     tasks,
-    out: v.out!,
+    out: v.out ?? `results/eval/${slug(model)}/${slug(tasks.map((t) => t.id).join("+"))}`,
+    resume: v.resume,
+    overwrite: v.overwrite,
+    chunk: count("chunk", v.chunk, 64),
     data: { dataPath: v.data, cacheDir, offline: v.offline || undefined, quiet: v.quiet },
     limit: count("limit", v.limit),
     allowCodeExecution: v["allow-code-execution"]!,
@@ -445,6 +499,7 @@ async function scoreCommand(args: string[]): Promise<void> {
       predictions: { type: "string" },
       "reference-answers": { type: "boolean", default: false },
       out: { type: "string" },
+      overwrite: { type: "boolean", default: false },
       "allow-code-execution": { type: "boolean", default: false },
       jobs: { type: "string" },
       quiet: { type: "boolean", default: false },
@@ -472,7 +527,9 @@ async function scoreCommand(args: string[]): Promise<void> {
     data: v.data!,
     predictions: v.predictions ?? null,
     referenceAnswers: v["reference-answers"],
-    out: v.out ?? `results/score/${task.id}`,
+    out: v.out ??
+      `results/score/${task.id}/${v.predictions ? slug(v.predictions) : "reference-answers"}`,
+    overwrite: v.overwrite,
     allowCodeExecution: v["allow-code-execution"]!,
     jobs: count("jobs", v.jobs, 2)!,
     say: say(v.quiet!),
@@ -495,8 +552,12 @@ function list(rows: [string, string][]): void {
 function parseArgsMessage(e: Error & { code?: string }): string {
   const m = e.message.match(/Option '(--[\w-]+)' argument is ambiguous/);
   if (m) {
-    return `${m[1]}: a value that starts with '-' must be written with '=', as ${m[1]}=-1`;
+    return `${m[1]}: a value that starts with '-' must be written with '=', as ${
+      m[1]
+    }=-1 (or its value is missing)`;
   }
+  const missing = e.message.match(/Option '(--[\w-]+)(?: <value>)?' argument missing/);
+  if (missing) return `${missing[1]}: missing its value`;
   return e.message.split("\n")[0];
 }
 

@@ -36,6 +36,7 @@ function lb(
     kl_forward: o.klF,
     kl_reverse: o.klR ?? NaN,
     instances_used: 320,
+    diverged: "",
   };
 }
 

@@ -41,6 +41,8 @@ export interface RunData {
   readonly tasks: readonly string[];
   /** One stage over every task at once (the multi-task upper bound). */
   readonly joint: boolean;
+  /** Where it diverged, `stage:step`, or "" / absent (docs/metrics.md "Divergence"). */
+  readonly diverged?: string;
   /** π0's accuracy per stage task, and its panel mean. */
   readonly base: { readonly accs: Readonly<Record<string, number>>; readonly panel: number };
   /** Stages in order, each with its checkpoints in step order. */
@@ -77,6 +79,8 @@ export interface LeaderboardRow {
   kl_forward: number;
   kl_reverse: number;
   instances_used: number;
+  /** `stage:step` where the run diverged (its metrics are then NaN), else "". */
+  diverged: string;
 }
 
 /** The columns naming a run, first in every per-run table. */
@@ -98,6 +102,7 @@ export const LEADERBOARD_COLUMNS = [
   "kl_forward",
   "kl_reverse",
   "instances_used",
+  "diverged",
 ] as const;
 
 function meanOf(xs: readonly number[]): number {
@@ -113,6 +118,32 @@ function matrixOf(run: RunData, last: Checkpoint): number[][] {
 
 /** One row per checkpoint of the run's last stage. */
 export function leaderboardRows(run: RunData): LeaderboardRow[] {
+  if (run.diverged) {
+    // One row that says where; no metric of a run that did not finish is reported.
+    const [stage, step] = run.diverged.split(":").map(Number);
+    const s = run.stages.find((x) => x.stage === stage);
+    return [{
+      variant: run.variant,
+      trainer: run.trainer,
+      lr: run.lr,
+      seed: run.seed,
+      order: run.order,
+      tasks: run.tasks.join(">"),
+      steps: Number.isFinite(step) ? step : NaN,
+      new_task_acc: NaN,
+      avg_accuracy: NaN,
+      task_forgetting: NaN,
+      bwt: NaN,
+      fwt: NaN,
+      panel_base: run.base.panel,
+      panel_final: NaN,
+      panel_drop: NaN,
+      kl_forward: NaN,
+      kl_reverse: NaN,
+      instances_used: s?.checkpoints.at(-1)?.instances ?? NaN,
+      diverged: run.diverged,
+    }];
+  }
   if (run.stages.length === 0) return [];
   const earlier = run.stages.slice(0, -1).map((s) => s.checkpoints[s.checkpoints.length - 1]);
   const lastStage = run.stages[run.stages.length - 1];
@@ -139,6 +170,7 @@ export function leaderboardRows(run: RunData): LeaderboardRow[] {
       kl_forward: meanOf(kls.map((k) => k.klForward)),
       kl_reverse: meanOf(kls.map((k) => k.klReverse)),
       instances_used: c.instances,
+      diverged: "",
     };
   });
 }

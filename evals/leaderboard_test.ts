@@ -264,11 +264,22 @@ Deno.test("leaderboard and stage rows as CSV: columns in order, NaN empty, fixed
   equal(
     csv[1],
     "sft1,sft,0.001,1,0,parity_mnist,10,0.700000,0.700000,,,,0.800000,0.750000,0.050000," +
-      "0.100000,0.050000,320",
+      "0.100000,0.050000,320,",
   );
   equal(toCsv(stageRows(PARITY), STAGE_COLUMNS).split("\n")[0], STAGE_COLUMNS.join(","));
   equal(formatCell(0.1234567, "x"), "0.123457");
   equal(formatCell(3e-4, "lr"), "0.0003");
   equal(formatCell(-1e-9, "x"), "0.000000");
   equal(toCsv([{ a: "x,y", b: 0.5 }], ["a", "b"]), 'a,b\n"x,y",0.500000\n');
+});
+
+Deno.test("leaderboard: a diverged run is one row with its stage:step and no metrics", () => {
+  const rows = leaderboardRows({ ...PARITY, diverged: "1:7" });
+  equal(rows.length, 1);
+  const r = rows[0];
+  deepEqual([r.variant, r.steps, r.diverged, r.panel_base], ["sft1", 7, "1:7", PARITY.base.panel]);
+  for (const m of ["new_task_acc", "avg_accuracy", "panel_drop", "kl_forward"] as const) {
+    nan(r[m], m);
+  }
+  equal(leaderboardRows(PARITY).every((x) => x.diverged === ""), true);
 });

@@ -23,6 +23,8 @@ export interface SummaryRow {
   ci95_hi: number;
   /** Seeds with a finite value. */
   n: number;
+  /** Runs of this variant and order (any lr) that diverged: left out of every mean. */
+  diverged: number;
 }
 
 /** summary.csv's columns, in order. */
@@ -39,6 +41,7 @@ export const SUMMARY_COLUMNS = [
   "ci95_lo",
   "ci95_hi",
   "n",
+  "diverged",
 ] as const;
 
 type Metric = keyof LeaderboardRow & string;
@@ -97,10 +100,17 @@ function ascending(a: number, b: number): number {
  * least (panel drop where there is a panel, else task forgetting F).
  */
 export function summarize(
-  rows: readonly LeaderboardRow[],
+  all: readonly LeaderboardRow[],
   opts: { within: number },
 ): SummaryRow[] {
-  const groups = groupBy(rows, (r) => JSON.stringify([r.variant, r.order])).map((g) => {
+  // Diverged runs (docs/metrics.md "Divergence") are counted, never averaged.
+  const gkey = (r: LeaderboardRow) => JSON.stringify([r.variant, r.order]);
+  const divergedCount = new Map<string, number>();
+  for (const r of all) {
+    if (r.diverged) divergedCount.set(gkey(r), (divergedCount.get(gkey(r)) ?? 0) + 1);
+  }
+  const rows = all.filter((r) => !r.diverged);
+  const groups = groupBy(rows, gkey).map((g) => {
     const configs = groupBy(g, (r) => JSON.stringify([r.lr, r.steps]));
     configs.sort((a, b) =>
       ascending(-avg(a, "new_task_acc"), -avg(b, "new_task_acc")) ||
@@ -136,6 +146,7 @@ export function summarize(
         ci95_lo: ci.lo,
         ci95_hi: ci.hi,
         n: ci.n,
+        diverged: divergedCount.get(gkey(g.first)) ?? 0,
       });
     }
   };
@@ -151,6 +162,27 @@ export function summarize(
       b,
     ) => (ascending(forgettingOf(b), forgettingOf(a)) < 0 ? b : a));
     emit(g, pick, { selection: "matched", level, metrics: MATCHED_METRICS });
+  }
+  // A variant and order whose every run diverged: one row that says so.
+  const seen = new Set(groups.map((g) => gkey(g.first)));
+  for (const r of all) {
+    if (!r.diverged || seen.has(gkey(r))) continue;
+    seen.add(gkey(r));
+    out.push({
+      variant: r.variant,
+      trainer: r.trainer,
+      order: r.order,
+      selection: "best",
+      lr: NaN,
+      steps: NaN,
+      level: NaN,
+      metric: "new_task_acc",
+      mean: NaN,
+      ci95_lo: NaN,
+      ci95_hi: NaN,
+      n: 0,
+      diverged: divergedCount.get(gkey(r))!,
+    });
   }
   return out;
 }

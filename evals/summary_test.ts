@@ -48,6 +48,7 @@ function row(
     kl_forward: o.kl ?? 0.1,
     kl_reverse: (o.kl ?? 0.1) / 2,
     instances_used: o.steps * 32,
+    diverged: "",
   };
 }
 
@@ -233,4 +234,26 @@ Deno.test("summarize: without a panel the matched choice minimises the task forg
 
 Deno.test("summarize: no rows in, no rows out", () => {
   deepEqual(summarize([], { within: 0.02 }), []);
+});
+
+Deno.test("summarize: diverged runs are counted, never averaged; all-diverged variants get one row", () => {
+  const wild = (variant: string, seed: number): LeaderboardRow => ({
+    ...row(variant, { seed, lr: 1e9, steps: 2, acc: NaN }),
+    diverged: "1:2",
+  });
+  const plain = summarize(ROWS, { within: 0.02 });
+  const s = summarize([...ROWS, wild("A", 1), wild("C", 1), wild("C", 2)], { within: 0.02 });
+  // A's means are those without the diverged run; its rows say 1 run diverged.
+  const a = s.filter((r) => r.variant === "A"), a0 = plain.filter((r) => r.variant === "A");
+  deepEqual(a.map((r) => ({ ...r, diverged: 0 })), a0, "A's statistics unchanged");
+  ok(a.every((r) => r.diverged === 1), "A counts its diverged run");
+  // C diverged in every run: one row, no statistics.
+  const c = s.filter((r) => r.variant === "C");
+  equal(c.length, 1);
+  deepEqual([c[0].n, c[0].diverged, Number.isNaN(c[0].mean)], [0, 2, true]);
+  // The matched level ignores diverged runs (C has no best configuration).
+  deepEqual(
+    s.filter((r) => r.selection === "matched").map((r) => r.level),
+    plain.filter((r) => r.selection === "matched").map((r) => r.level),
+  );
 });

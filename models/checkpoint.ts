@@ -119,7 +119,8 @@ interface Reader {
  * model.safetensors or, failing that, model.safetensors.index.json and its shards; with
  * `tokenizer`, tokenizer.json and tokenizer_config.json are required too. Every problem is one
  * line naming the file and the field or tensor: a missing file or shard, a shard whose tensors
- * disagree with the index (missing, extra, listed under another shard), an unsupported dtype.
+ * disagree with the index (missing, extra, listed under another shard), an unsupported dtype, a
+ * NaN or infinite weight (models/safetensors.ts).
  *
  * @example
  * const ckpt = await readCheckpoint("Qwen/Qwen2.5-0.5B-Instruct", { tokenizer: true, offline: true });

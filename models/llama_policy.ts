@@ -11,16 +11,19 @@ import type { Learner, LearnerOptions, Target, TrainInstance } from "./learner.t
 import {
   bucket,
   configKey,
+  dtypeOf,
   initLlama,
   llamaForward,
   type LlamaModelConfig,
   type LlamaParams,
   oneHot,
   padBatch,
+  paramsFromWeights,
   program,
   rowsWithin,
   scoreKl,
   type TokenBatch,
+  weightsOf,
 } from "./llama.ts";
 import type {
   CheckpointFile,
@@ -56,7 +59,7 @@ import type {
 } from "./policy.ts";
 import { choicePairs } from "./policy.ts";
 import { sample } from "./sampling.ts";
-import type { SafetensorsDtype } from "./safetensors.ts";
+import type { NamedWeights, SafetensorsDtype } from "./safetensors.ts";
 import { loadHfTokenizer, promptIds, type Tokenizer, withChat } from "./tokenizer.ts";
 
 /** Default requests (or continuations) per forward pass. */
@@ -436,6 +439,32 @@ export class LlamaPolicy implements Policy {
         forgetbench_tokenizer: tok.name,
       },
     });
+  }
+
+  async snapshot(): Promise<NamedWeights | null> {
+    if (this.lora) return null; // the adapter's A and B are state the merged weights do not show
+    const out: NamedWeights = new Map();
+    const shapes = new Map(Object.entries(this.params).map(([k, a]) => [k, [...a.shape]]));
+    for (const [name, data] of await weightsOf(this.params)) {
+      out.set(name, { shape: shapes.get(name)!, data });
+    }
+    return out;
+  }
+
+  restore(weights: NamedWeights, where: string): Promise<void> {
+    for (const [name, a] of Object.entries(this.params)) {
+      const t = weights.get(name);
+      if (!t || t.shape.join() !== a.shape.join()) {
+        throw new ValidationError(where, `tensor '${name}' must have shape [${a.shape}]`);
+      }
+    }
+    const next = paramsFromWeights(
+      new Map([...weights].map(([k, t]) => [k, t.data])),
+      { config: this.config, dtype: dtypeOf(this.params) },
+    );
+    tree.dispose(this.params);
+    this.params = next;
+    return Promise.resolve();
   }
 
   dispose(): Promise<void> {

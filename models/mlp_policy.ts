@@ -125,6 +125,27 @@ export class MlpPolicy implements Policy {
     return out;
   }
 
+  snapshot(): Promise<NamedWeights> {
+    return this.weights();
+  }
+
+  restore(weights: NamedWeights, where: string): Promise<void> {
+    const take = (name: string, like: np.Array) => {
+      const t = weights.get(name);
+      if (!t || t.shape.join() !== like.shape.join()) {
+        throw new ValidationError(where, `tensor '${name}' must have shape [${like.shape}]`);
+      }
+      return np.array(t.data as Float32Array<ArrayBuffer>).reshape([...like.shape]);
+    };
+    const next: MlpParams = {
+      w: this.params.w.map((a, l) => take(`w${l}`, a)),
+      b: this.params.b.map((a, l) => take(`b${l}`, a)),
+    };
+    tree.dispose(this.params);
+    this.params = next;
+    return Promise.resolve();
+  }
+
   /** Writes `dir`/config.json and `dir`/model.safetensors (creates `dir`). */
   async save(dir: string): Promise<void> {
     const c = this.config;

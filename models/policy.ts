@@ -4,6 +4,7 @@
 // trainers a Learner. Tasks build requests and score outputs; families know nothing of tasks.
 // tests/policy_suite_test.ts runs one shared suite over every family.
 
+import type { NamedWeights } from "./safetensors.ts";
 import type { Learner, LearnerOptions, Target, TrainInstance } from "./learner.ts";
 
 /** An image passed to a vision-language model: encoded bytes (PNG, JPEG, ...). */
@@ -170,6 +171,13 @@ export interface Policy {
   countTokens?(text: string): number;
   /** Writes the policy in its family's folder layout (`family.open` reads it back). */
   save?(dir: string): Promise<void>;
+  /**
+   * The trained state as named float32 tensors, exactly (a resume snapshot, runs/resume.ts);
+   * null while the policy holds state it cannot capture that way (an attached LoRA adapter).
+   */
+  snapshot?(): Promise<NamedWeights | null>;
+  /** Replaces the weights with a snapshot's of the same model (exact; shapes checked). */
+  restore?(weights: NamedWeights, where: string): Promise<void>;
   /** Frees weights and native sessions. */
   dispose(): Promise<void>;
 }

@@ -75,11 +75,14 @@ interface HeaderEntry {
 
 /**
  * Parses a safetensors file of F32, BF16 or F16 tensors into float32; `where` names the file in
- * errors. `dtypes` holds each tensor's stored dtype (to write it back the same way).
+ * errors. `dtypes` holds each tensor's stored dtype (to write it back the same way). A NaN or
+ * infinite value is an error naming the tensor and element (no model starts from broken weights)
+ * unless `allowNonFinite`.
  */
 export function decodeSafetensors(
   bytes: Uint8Array,
   where: string,
+  opts: { allowNonFinite?: boolean } = {},
 ): {
   weights: NamedWeights;
   metadata: Record<string, string>;
@@ -130,10 +133,30 @@ export function decodeSafetensors(
         }`,
       );
     }
-    weights.set(name, { shape: t.shape, data: fromBytes(bytes.slice(base + s, base + e), dtype) });
+    const data = fromBytes(bytes.slice(base + s, base + e), dtype);
+    const bad = opts.allowNonFinite ? -1 : firstNonFinite(data);
+    if (bad >= 0) {
+      throw new ValidationError(
+        where,
+        `tensor '${name}' holds ${
+          data[bad]
+        } at element ${bad} (of ${data.length}): the weights are corrupt or diverged`,
+      );
+    }
+    weights.set(name, { shape: t.shape, data });
     dtypes.set(name, dtype);
   }
   return { weights, metadata: (metadata ?? {}) as Record<string, string>, dtypes };
+}
+
+/** The index of the first NaN or ±Infinity in `data`, or -1 when every value is finite. */
+function firstNonFinite(data: Float32Array): number {
+  // An all-ones exponent is NaN or infinity; comparing bits is faster than Number.isFinite.
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  for (let i = 0; i < bits.length; i++) {
+    if ((bits[i] & 0x7f800000) === 0x7f800000) return i;
+  }
+  return -1;
 }
 
 /** float32 values of a tensor's stored bytes (a fresh, aligned copy). */

@@ -15,6 +15,9 @@ import {
 } from "./safetensors.ts";
 import { rng } from "../lib/rng.ts";
 
+/** weights() holds -Infinity: these tests read it back as stored. */
+const ANY = { allowNonFinite: true };
+
 function weights(): NamedWeights {
   // Inserted out of order: the file must list them sorted.
   return new Map([
@@ -45,7 +48,7 @@ function file(header: Record<string, unknown>, data: number): Uint8Array {
 Deno.test("safetensors: round trip keeps names, shapes, values and metadata", () => {
   const meta = { format: "pt", note: "π0 base, seed 3" };
   const bytes = encodeSafetensors(weights(), meta);
-  const { weights: back, metadata } = decodeSafetensors(bytes, "base.safetensors");
+  const { weights: back, metadata } = decodeSafetensors(bytes, "base.safetensors", ANY);
   deepEqual(metadata, meta);
   deepEqual([...back.keys()].sort(), ["a", "b0", "w0", "w1"]);
   for (const [name, t] of weights()) {
@@ -53,7 +56,7 @@ Deno.test("safetensors: round trip keeps names, shapes, values and metadata", ()
     deepEqual(Array.from(back.get(name)!.data), Array.from(t.data), name);
   }
   // No metadata written → an empty object read back.
-  deepEqual(decodeSafetensors(encodeSafetensors(weights()), "x").metadata, {});
+  deepEqual(decodeSafetensors(encodeSafetensors(weights()), "x", ANY).metadata, {});
 });
 
 Deno.test("safetensors: header sorted and 8-byte aligned, data laid out in name order", () => {
@@ -74,7 +77,7 @@ Deno.test("safetensors: header sorted and 8-byte aligned, data laid out in name 
 
 Deno.test("safetensors: re-encoding a decoded file gives identical bytes", () => {
   const bytes = encodeSafetensors(weights(), { a: "1" });
-  const { weights: back, metadata } = decodeSafetensors(bytes, "f");
+  const { weights: back, metadata } = decodeSafetensors(bytes, "f", ANY);
   deepEqual(encodeSafetensors(back, metadata), bytes);
   // Insertion order does not matter: equal weights give equal bytes.
   const reversed: NamedWeights = new Map([...weights()].reverse());
@@ -85,13 +88,18 @@ Deno.test("safetensors: decodes from a view at a non-zero byte offset", () => {
   const bytes = encodeSafetensors(weights());
   const padded = new Uint8Array(bytes.length + 3);
   padded.set(bytes, 3);
-  const back = decodeSafetensors(padded.subarray(3), "view").weights;
+  const back = decodeSafetensors(padded.subarray(3), "view", ANY).weights;
   deepEqual(Array.from(back.get("w1")!.data), Array.from(weights().get("w1")!.data));
 });
 
-function rejects(bytes: Uint8Array, where: string, fragment: RegExp): void {
+function rejects(
+  bytes: Uint8Array,
+  where: string,
+  fragment: RegExp,
+  opts: { allowNonFinite?: boolean } = ANY,
+): void {
   throws(
-    () => decodeSafetensors(bytes, where),
+    () => decodeSafetensors(bytes, where, opts),
     (e: unknown) => {
       ok(e instanceof ValidationError, `expected ValidationError, got ${e}`);
       ok(e.message.startsWith(`${where}: `), `message names the file: ${e.message}`);
@@ -162,6 +170,29 @@ Deno.test("malformed headers and negative offsets are rejected naming the file",
   }
 });
 
+Deno.test("safetensors: NaN or infinite weights are an error naming the tensor and element", () => {
+  for (const dtype of ["F32", "BF16", "F16"] as const) {
+    for (const [bad, shown] of [[NaN, "NaN"], [Infinity, "Infinity"], [-Infinity, "-Infinity"]]) {
+      const w: NamedWeights = new Map([
+        ["a", { shape: [2], data: new Float32Array([1, 2]) }],
+        ["b", { shape: [3], data: new Float32Array([0.5, 0.25, bad as number]) }],
+      ]);
+      const bytes = encodeSafetensors(w, {}, { dtype });
+      rejects(
+        bytes,
+        "m.safetensors",
+        new RegExp(`tensor 'b' holds ${shown} at element 2 \\(of 3\\)`),
+        {},
+      );
+      equal(
+        decodeSafetensors(bytes, "m.safetensors", ANY).weights.get("b")!.data[2],
+        bad,
+        "read as stored when allowed",
+      );
+    }
+  }
+});
+
 /** The float32 bits of a number (rounded to float32 first). */
 function f32Bits(x: number): number {
   return new Uint32Array(new Float32Array([x]).buffer)[0];
@@ -223,7 +254,7 @@ Deno.test("safetensors: BF16 and F16 files decode to float32 and re-encode byte 
     const bytes = encodeSafetensors(w, { format: "pt" }, { dtype });
     const { json } = headerOf(bytes);
     deepEqual(json.w1, { dtype, shape: [2, 3], data_offsets: [10, 22] });
-    const back = decodeSafetensors(bytes, "x.safetensors");
+    const back = decodeSafetensors(bytes, "x.safetensors", ANY);
     deepEqual([...back.dtypes.values()], [dtype, dtype, dtype, dtype]);
     for (const [name, t] of w) {
       const want = Array.from(t.data, (v) => {
@@ -249,7 +280,7 @@ Deno.test("safetensors: BF16 and F16 files decode to float32 and re-encode byte 
   // Mixed dtypes per tensor.
   const mixed = encodeSafetensors(w, {}, { dtype: new Map([["a", "F16"], ["w1", "BF16"]]) });
   deepEqual(
-    [...decodeSafetensors(mixed, "m").dtypes].sort(),
+    [...decodeSafetensors(mixed, "m", ANY).dtypes].sort(),
     [["a", "F16"], ["b0", "F32"], ["w0", "F32"], ["w1", "BF16"]],
   );
 });

@@ -22,6 +22,9 @@ import { loadTestFile } from "../tasks/hub_data.ts";
 import { codeExecution, evalSet, evaluate, scoreAll } from "./evaluate.ts";
 import { buildManifest } from "./manifest.ts";
 import { matchPredictions, parsePredictions, referenceOutput } from "./predictions.ts";
+import { firstDifference, openOutput, type Owner } from "./outdir.ts";
+import { codeVersion } from "./resume.ts";
+import { hashString } from "../lib/rng.ts";
 
 /** Reports progress on stderr unless quiet. */
 export type Say = (line: string) => void;
@@ -83,6 +86,89 @@ export interface EvalOptions {
   readonly openModel: () => Promise<Policy>;
   /** The model's description for the manifest (source, family, device, options). */
   readonly modelInfo: Record<string, unknown>;
+  /** Continue a stopped eval of the same model, tasks and options in `out`. */
+  readonly resume?: boolean;
+  /** Items run, scored and saved at a time (default {@link EVAL_CHUNK}). */
+  readonly chunk?: number;
+  /** Replace `out` even when it holds another command's or model's results. */
+  readonly overwrite?: boolean;
+}
+
+/**
+ * Items an eval runs, scores and journals at a time: a killed eval loses at most one chunk.
+ * Chunk c of a task samples with its own seed (the run's seed for c = 0), so outputs do not
+ * depend on where a run stopped.
+ */
+export const EVAL_CHUNK = 64;
+
+/** The eval journal of finished chunks, `out/.resume/eval.jsonl`. */
+function journalPath(out: string): string {
+  return join(out, ".resume", "eval.jsonl");
+}
+
+/** JSON with non-finite numbers kept (`{"$n":"NaN"}`), for exact round trips of scored items. */
+function exactJson(v: unknown): string {
+  return JSON.stringify(
+    v,
+    (_k, x) => typeof x === "number" && !Number.isFinite(x) ? { $n: String(x) } : x,
+  );
+}
+
+function parseExact(text: string): unknown {
+  return JSON.parse(
+    text,
+    (_k, x) =>
+      x && typeof x === "object" && typeof x.$n === "string" && Object.keys(x).length === 1
+        ? Number(x.$n)
+        : x,
+  );
+}
+
+/**
+ * The chunks a stopped eval finished, by task and start item, when its journal's key (model,
+ * tasks, options, data files, code) matches `key`; a different key is a one-line refusal.
+ */
+async function readJournal(
+  out: string,
+  key: unknown,
+): Promise<Map<string, ScoredItem[]> | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(journalPath(out));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  const lines = text.split("\n");
+  // A line cut short by the kill is not a finished chunk: cut it off before appending more.
+  const whole = lines.slice(0, -1);
+  if (!text.endsWith("\n")) {
+    const keep = new TextEncoder().encode(text.slice(0, text.lastIndexOf("\n") + 1)).length;
+    await Deno.truncate(journalPath(out), keep);
+  }
+  const chunks = new Map<string, ScoredItem[]>();
+  for (const [i, line] of whole.entries()) {
+    const v = parseExact(line) as {
+      key?: unknown;
+      task?: string;
+      start?: number;
+      items?: ScoredItem[];
+    };
+    if (i === 0) {
+      const diff = firstDifference(
+        JSON.parse(JSON.stringify(v.key)),
+        JSON.parse(JSON.stringify(key)),
+      );
+      if (diff) {
+        throw new UsageError(
+          `cannot resume ${out}: this eval differs from the one that stopped in ${diff}; rerun without --resume to start over`,
+        );
+      }
+      continue;
+    }
+    chunks.set(`${v.task}:${v.start}`, v.items!);
+  }
+  return whole.length > 0 ? chunks : null;
 }
 
 /** Result of `eval` or `score`. */
@@ -93,6 +179,44 @@ export interface RunResult {
 
 /** `eval`: runs a model on tasks and writes results.csv, samples.jsonl, manifest.json. */
 export async function runEval(opts: EvalOptions): Promise<RunResult> {
+  const owner: Owner = {
+    command: "eval",
+    what: {
+      model: opts.modelInfo,
+      tasks: opts.tasks.map((t) => t.id),
+      options: evalOptions(opts),
+    },
+  };
+  const folder = await openOutput(opts.out, owner, {
+    overwrite: opts.overwrite ?? false,
+    resume: opts.resume ?? false,
+    say: opts.say,
+  });
+  try {
+    return await evalIn(opts, owner, folder.claim);
+  } finally {
+    await folder.close();
+  }
+}
+
+/** The options that change an eval's results (in its manifest, and its identity). */
+function evalOptions(opts: EvalOptions) {
+  return {
+    limit: opts.limit ?? null,
+    batch_size: opts.run.batchSize ?? null,
+    samples: opts.run.samples ?? 1,
+    temperature: opts.run.temperature ?? 0,
+    seed: opts.run.seed ?? 0,
+    max_new_tokens: opts.maxNewTokens ?? null,
+    chunk: opts.chunk ?? EVAL_CHUNK,
+  };
+}
+
+async function evalIn(
+  opts: EvalOptions,
+  owner: Owner,
+  claim: () => Promise<void>,
+): Promise<RunResult> {
   const started = new Date();
   if ((opts.run.samples ?? 1) > 1 && !(opts.run.temperature! > 0)) {
     throw new UsageError(
@@ -128,6 +252,19 @@ export async function runEval(opts: EvalOptions): Promise<RunResult> {
         );
       }
     }
+    // The journal: finished chunks of items, kept until the results are written.
+    const key = {
+      ...(owner.what as Record<string, unknown>),
+      data: dataFiles.map((f) => ({ task: f.task, split: f.split, sha256: f.sha256 })),
+      code: await codeVersion(),
+    };
+    const done = opts.resume ? await readJournal(opts.out, key) : null;
+    if (opts.resume && !done) {
+      opts.say(`nothing to resume in ${opts.out}: starting from the beginning`);
+    }
+    await claim();
+    await Deno.mkdir(join(opts.out, ".resume"), { recursive: true });
+    if (!done) await Deno.writeTextFile(journalPath(opts.out), exactJson({ key }) + "\n");
     const rows: ResultRow[] = [], samples: string[] = [];
     for (const { task, data } of loaded) {
       const set = evalSet(task, data, {
@@ -136,19 +273,48 @@ export async function runEval(opts: EvalOptions): Promise<RunResult> {
         maxNewTokens: opts.maxNewTokens,
       });
       const t0 = performance.now();
-      const items = await evaluate(model, set, {
-        run: {
-          ...opts.run,
-          onProgress: (done, total) => opts.say(`${task.id}: ${done}/${total} model requests`),
-        },
-        ctx,
-        jobs: opts.jobs,
-        onScored: task.executesCode
-          ? (done, total) => {
-            if (done % 20 === 0 || done === total) opts.say(`${task.id}: scored ${done}/${total}`);
-          }
-          : undefined,
-      });
+      const items: ScoredItem[] = [];
+      const n = set.items.length;
+      const chunk = opts.chunk ?? EVAL_CHUNK;
+      let ranHere = 0;
+      for (let start = 0; start < n; start += chunk) {
+        const kept = done?.get(`${task.id}:${start}`);
+        if (kept) {
+          items.push(...kept);
+          continue;
+        }
+        const end = Math.min(n, start + chunk);
+        const part = {
+          ...set,
+          items: set.items.slice(start, end),
+          requests: set.requests.slice(start, end),
+        };
+        const seed = opts.run.seed ?? 0;
+        const got = await evaluate(model, part, {
+          run: {
+            ...opts.run,
+            seed: start === 0 ? seed : (seed + hashString(`eval-chunk:${start}`)) >>> 0,
+          },
+          ctx,
+          jobs: opts.jobs,
+          onScored: task.executesCode
+            ? (d) => {
+              if ((start + d) % 20 === 0 || start + d === n) {
+                opts.say(`${task.id}: scored ${start + d}/${n}`);
+              }
+            }
+            : undefined,
+        });
+        await Deno.writeTextFile(
+          journalPath(opts.out),
+          exactJson({ task: task.id, start, items: got }) + "\n",
+          { append: true },
+        );
+        items.push(...got);
+        ranHere += end - start;
+        const left = (n - end) * ((performance.now() - t0) / 1000 / ranHere);
+        opts.say(`${task.id}: ${end}/${n} items${end < n ? ` · ETA ${Math.ceil(left)} s` : ""}`);
+      }
       const taskRows = aggregate(task.id, task.metrics, items).filter((r) => r.n > 0);
       opts.say(
         `${task.id}: ${
@@ -167,18 +333,12 @@ export async function runEval(opts: EvalOptions): Promise<RunResult> {
           model: opts.modelInfo,
           tasks: opts.tasks.map((t) => ({ id: t.id, version: t.version })),
         },
-        options: {
-          limit: opts.limit ?? null,
-          batch_size: opts.run.batchSize ?? null,
-          samples: opts.run.samples ?? 1,
-          temperature: opts.run.temperature ?? 0,
-          seed: opts.run.seed ?? 0,
-          max_new_tokens: opts.maxNewTokens ?? null,
-        },
+        options: evalOptions(opts),
         dataFiles,
         started,
       },
     });
+    await Deno.remove(join(opts.out, ".resume"), { recursive: true }).catch(() => {});
     return { rows, files };
   } finally {
     await model.dispose();
@@ -198,10 +358,32 @@ export interface ScoreOptions {
   readonly allowCodeExecution: boolean;
   readonly jobs: number;
   readonly say: Say;
+  /** Replace `out` even when it holds another command's results. */
+  readonly overwrite?: boolean;
 }
 
 /** `score`: scores another tool's predictions on a task's data; writes the same result files. */
 export async function runScore(opts: ScoreOptions): Promise<RunResult & { items: ScoredItem[] }> {
+  const folder = await openOutput(opts.out, {
+    command: "score",
+    what: {
+      task: opts.task.id,
+      data: opts.data,
+      predictions: opts.predictions,
+      reference_answers: opts.referenceAnswers ?? false,
+    },
+  }, { overwrite: opts.overwrite ?? false, resume: false, say: opts.say });
+  try {
+    const res = await scoreIn(opts);
+    await folder.claim();
+    await writeResults(opts.out, res.parts);
+    return { rows: res.rows, items: res.items, files: res.files };
+  } finally {
+    await folder.close();
+  }
+}
+
+async function scoreIn(opts: ScoreOptions) {
   const started = new Date();
   const ctx = await codeExecution([opts.task], { allow: opts.allowCodeExecution });
   const isDir = (await Deno.stat(opts.data).catch(() => null))?.isDirectory ?? false;
@@ -254,11 +436,11 @@ export async function runScore(opts: ScoreOptions): Promise<RunResult & { items:
   });
   const rows = aggregate(opts.task.id, opts.task.metrics, items).filter((r) => r.n > 0);
   const samples = items.map((it) => sampleLine(opts.task.id, it));
-  const files = await writeResults(opts.out, {
+  const parts = {
     rows,
     samples,
     manifest: {
-      command: "score",
+      command: "score" as const,
       what: {
         task: { id: opts.task.id, version: opts.task.version },
         predictions: opts.predictions === null ? { reference_answers: true } : {
@@ -272,6 +454,7 @@ export async function runScore(opts: ScoreOptions): Promise<RunResult & { items:
       dataFiles: data.files,
       started,
     },
-  });
-  return { rows, items, files };
+  };
+  const files = ["results.csv", "samples.jsonl", "manifest.json"].map((f) => join(opts.out, f));
+  return { rows, items, files, parts };
 }

@@ -4,6 +4,7 @@
 // that run offline on fixtures (`data: { fixtures: true }`, e.g. razor_llm_tiny).
 
 import { join } from "node:path";
+import { ValidationError } from "../lib/errors.ts";
 import { sha256Hex } from "../lib/hash.ts";
 import { trainBpe } from "../models/bpe.ts";
 import { type ColumnType, type FixtureFormat, writeFixture } from "../lib/published_files.ts";
@@ -53,8 +54,9 @@ export async function writeAllTaskFixtures(dir: string): Promise<string[]> {
 /**
  * The fixture records of `tasks` (those with hub files) as a data folder for `--data`, kept under
  * `<cacheDir>/fixtures/<hash of the files>/`: written into a fresh folder beside it, then renamed
- * into place (or dropped when an identical folder is already there), so a run never reads a
- * half-written folder and the same fixtures always give the same path.
+ * into place (or dropped when an identical folder is already there, whose files must still hash
+ * as its name pins them), so a run never reads a half-written or altered folder and the same
+ * fixtures always give the same path.
  */
 export async function fixtureDataFolder(
   tasks: readonly AnyTask[],
@@ -64,17 +66,24 @@ export async function fixtureDataFolder(
   await Deno.mkdir(root, { recursive: true });
   const tmp = await Deno.makeTempDir({ dir: root, prefix: ".writing-" });
   try {
-    const parts: string[] = [];
+    const files: { name: string; sha256: string }[] = [];
     for (const task of [...tasks].sort((a, b) => a.id.localeCompare(b.id))) {
       for (const path of await writeTaskFixture(tmp, task)) {
-        parts.push(`${path.slice(tmp.length + 1)} ${await sha256Hex(await Deno.readFile(path))}`);
+        files.push({
+          name: path.slice(tmp.length + 1),
+          sha256: await sha256Hex(await Deno.readFile(path)),
+        });
       }
     }
+    const parts = files.map((f) => `${f.name} ${f.sha256}`);
     const dir = join(
       root,
       (await sha256Hex(new TextEncoder().encode(parts.join("\n")))).slice(0, 16),
     );
-    if (await Deno.stat(dir).catch(() => null)) return dir;
+    if (await Deno.stat(dir).catch(() => null)) {
+      await checkFixtureFolder(dir, files);
+      return dir;
+    }
     try {
       await Deno.rename(tmp, dir);
     } catch (e) {
@@ -84,6 +93,31 @@ export async function fixtureDataFolder(
     return dir;
   } finally {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * A fixture folder already in the cache holds exactly the bytes its name pins: each file's sha256
+ * as the fixture records give it, else a one-line error naming the file.
+ */
+async function checkFixtureFolder(
+  dir: string,
+  files: readonly { name: string; sha256: string }[],
+): Promise<void> {
+  for (const f of files) {
+    const path = join(dir, f.name);
+    const bytes = await Deno.readFile(path).catch(() => null);
+    const hint = `delete ${dir} to write it again`;
+    if (bytes === null) {
+      throw new ValidationError(path, `missing from the cached fixture folder; ${hint}`);
+    }
+    const sha256 = await sha256Hex(bytes);
+    if (sha256 !== f.sha256) {
+      throw new ValidationError(
+        path,
+        `sha256 is ${sha256} but the fixture records give ${f.sha256}; ${hint}`,
+      );
+    }
   }
 }
 

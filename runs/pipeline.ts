@@ -21,7 +21,20 @@ import { type Base, basePolicy } from "./base.ts";
 import { codeExecution, type EvalSet, evalSet, evaluate, meanMetric } from "./evaluate.ts";
 import { buildManifest, FORGETBENCH_VERSION } from "./manifest.ts";
 import { type Progress, progress } from "./progress.ts";
-import { BASE_RUN, RecordWriter, type RunFields } from "./records.ts";
+import { BASE_RUN, type RecipeRecord, RecordWriter, type RunFields } from "./records.ts";
+import { openOutput } from "./outdir.ts";
+import {
+  checkSameRun,
+  clearState,
+  codeVersion,
+  pruneSnapshots,
+  readSnapshot,
+  readState,
+  type ResumeState,
+  saveSnapshot,
+  truncateTo,
+  writeState,
+} from "./resume.ts";
 import { CSV_FILES, type Report, writeReport } from "./report.ts";
 import { checkMemory, memoryBudgets, type Plan, resolvePlan, type RunKey } from "./resolve.ts";
 import type { LoadedRecipe } from "./recipes/mod.ts";
@@ -44,6 +57,10 @@ export interface BenchOptions {
   readonly allowCodeExecution?: boolean;
   /** Sandboxed programs scored at once (default 2). */
   readonly jobs?: number;
+  /** Continue the folder's stopped run of the same recipe (runs/resume.ts). */
+  readonly resume?: boolean;
+  /** Replace a folder that holds another recipe's results. */
+  readonly overwrite?: boolean;
 }
 
 /** What a finished recipe returns besides its files. */
@@ -76,12 +93,30 @@ interface Ctx {
   readonly measures: Measures;
   readonly rec: RecordWriter;
   readonly prog: Progress;
-  /** Model files written (variants that save their LoRA models), hashed in the manifest. */
-  readonly models: string[];
+  /** Resume state: where the folder stands (written at every consistent point). */
+  state: ResumeState;
 }
 
 /** Runs a validated recipe end to end and writes its result folder. */
 export async function runRecipe(loaded: LoadedRecipe, opts: BenchOptions): Promise<BenchResult> {
+  // The folder first: a second writer, or another recipe's results, is refused at once.
+  const folder = await openOutput(opts.out, { command: "bench", what: loaded.recipe }, {
+    overwrite: opts.overwrite ?? false,
+    resume: opts.resume ?? false,
+    say: opts.quiet ? undefined : (l) => console.error(l),
+  });
+  try {
+    return await runIn(loaded, opts, folder.claim);
+  } finally {
+    await folder.close();
+  }
+}
+
+async function runIn(
+  loaded: LoadedRecipe,
+  opts: BenchOptions,
+  claim: () => Promise<void>,
+): Promise<BenchResult> {
   const started = new Date(), t0 = performance.now();
   // Resolve: everything a user can get wrong fails here, before any output is touched.
   const plan = await resolvePlan(loaded.recipe, {
@@ -98,7 +133,27 @@ export async function runRecipe(loaded: LoadedRecipe, opts: BenchOptions): Promi
   // lower bound now and the full check once the checkpoint is open (WebGPU's buffer limit too).
   const budgets = () => memoryBudgets({ memory: opts.memory, device: opts.device });
   const checked = checkMemory(plan, { budgets: budgets(), device: opts.device });
-  const totalSteps = plan.runs.reduce((a, r) => {
+  const header: RecipeRecord = {
+    type: "recipe",
+    forgetbench: FORGETBENCH_VERSION,
+    recipe: plan.recipe,
+    orders: plan.orders,
+    inputs: {
+      tasks: Object.fromEntries(
+        [...plan.stageTasks, ...plan.panelTasks].map((t) => [t.task.id, t.task.version]),
+      ),
+      data: plan.files.map((f) => ({ task: f.task, split: f.split, sha256: f.sha256 })),
+    },
+  };
+  // Resume: the stopped run must be this one (recipe, inputs, code), else a one-line refusal.
+  const code = await codeVersion();
+  const resumed = opts.resume ? await readState(opts.out) : null;
+  if (resumed) await checkSameRun(opts.out, { header, state: resumed, code });
+  else if (opts.resume && !opts.quiet) {
+    console.error(`nothing to resume in ${opts.out}: starting from the beginning`);
+  }
+  const skip = resumed?.done ?? 0;
+  const totalSteps = plan.runs.slice(skip).reduce((a, r) => {
     const v = r.planned.variant;
     return a + v.steps * plan.orders[r.order].length;
   }, 0);
@@ -132,33 +187,51 @@ export async function runRecipe(loaded: LoadedRecipe, opts: BenchOptions): Promi
           ? `base model ${base.cached ? "from the cache" : "pretrained and cached"}: ${base.dir}`
           : `model ${base.policy.id}`),
     );
-    await clearOutputs(opts.out);
-    const rec = await RecordWriter.create(opts.out, {
-      type: "recipe",
-      forgetbench: FORGETBENCH_VERSION,
-      recipe: plan.recipe,
-      orders: plan.orders,
-      inputs: {
-        tasks: Object.fromEntries(
-          [...plan.stageTasks, ...plan.panelTasks].map((t) => [t.task.id, t.task.version]),
-        ),
-        data: plan.files.map((f) => ({ task: f.task, split: f.split, sha256: f.sha256 })),
-      },
-    });
-    const ctx: Ctx = { plan, base, measures, rec, prog, models: [] };
-    const scores = await evaluateAt(ctx, base.policy, { run: BASE_RUN, stage: 0, step: 0 });
-    prog.phase(`base model π0: ${scores}`);
-    await rec.flush();
+    await claim();
+    let rec: RecordWriter, scores = "(evaluated before the stop)";
+    if (resumed) {
+      // What a killed process appended after its last consistent point is dropped.
+      await truncateTo(join(opts.out, "records.jsonl"), resumed.recordsBytes);
+      await truncateTo(join(opts.out, "samples.jsonl"), resumed.samplesBytes);
+      rec = RecordWriter.reopen(opts.out);
+      prog.phase(
+        `resuming ${opts.out}: ${skip} of ${plan.runs.length} runs finished${
+          resumed.current
+            ? `; run ${resumed.current.run + 1} continues after stage ${resumed.current.stage}`
+            : ""
+        }`,
+      );
+    } else {
+      await clearOutputs(opts.out);
+      rec = await RecordWriter.create(opts.out, header);
+    }
+    const ctx: Ctx = {
+      plan,
+      base,
+      measures,
+      rec,
+      prog,
+      state: resumed ??
+        { version: 1, code, recordsBytes: 0, samplesBytes: 0, done: 0, current: null },
+    };
+    if (!resumed) {
+      scores = await evaluateAt(ctx, base.policy, { run: BASE_RUN, stage: 0, step: 0 });
+      prog.phase(`base model π0: ${scores}`);
+      await commit(ctx, { done: 0, current: null });
+    }
     for (const [i, run] of plan.runs.entries()) {
+      if (i < skip) continue;
       prog.run(i + 1, `${run.variant} lr=${run.lr} seed=${run.seed} order=${run.order}`);
-      await runOne(ctx, run);
-      await rec.flush();
+      await runOne(ctx, run, i);
+      await commit(ctx, { done: i + 1, current: null });
+      await pruneSnapshots(opts.out, null);
     }
     prog.done();
     // Score and write: every CSV from the records, then the manifest with every output's hash.
     const report = await writeReport(opts.out);
+    const models = await modelFiles(opts.out);
     const outputs: Record<string, string> = {};
-    for (const path of [...report.paths, ...ctx.models]) {
+    for (const path of [...report.paths, ...models]) {
       outputs[path.slice(opts.out.length + 1)] = await sha256Hex(await Deno.readFile(path));
     }
     const manifest = await buildManifest({
@@ -190,12 +263,13 @@ export async function runRecipe(loaded: LoadedRecipe, opts: BenchOptions): Promi
       join(opts.out, "manifest.json"),
       JSON.stringify(manifest, null, 2) + "\n",
     );
+    await clearState(opts.out);
     return {
       ...report,
       out: opts.out,
       base: { cached: base.cached, pretrained: p !== null, dir: base.dir, scores },
       seconds: (performance.now() - t0) / 1000,
-      paths: [...report.paths, ...ctx.models, join(opts.out, "manifest.json")],
+      paths: [...report.paths, ...models, join(opts.out, "manifest.json")],
     };
   } finally {
     await base.policy.dispose();
@@ -231,8 +305,64 @@ function measuresOf(
   return { sets, klRequests, ...opts };
 }
 
-/** One run: its stages from the data plan, each trained, evaluated at every checkpoint. */
-async function runOne(ctx: Ctx, run: RunKey & Plan["runs"][number]): Promise<void> {
+/** A run stopped by a non-finite loss, reward, KL or weights, or a KL above the recipe's bound. */
+class Diverged extends Error {
+  constructor(readonly stage: number, readonly step: number, readonly reason: string) {
+    super(`diverged at stage ${stage} step ${step}: ${reason}`);
+  }
+}
+
+/** Why a step log or KL shows divergence, or null. */
+function divergence(
+  v: { loss?: number; reward?: number; kl?: number },
+  klMax: number | null,
+): string | null {
+  for (const [k, x] of Object.entries(v)) {
+    if (x !== undefined && !Number.isFinite(x)) return `${k} ${x}`;
+  }
+  if (klMax !== null && v.kl !== undefined && v.kl > klMax) {
+    return `kl ${v.kl} above kl.max ${klMax}`;
+  }
+  return null;
+}
+
+/** Whether a policy's weights hold a NaN or an infinity (false where it cannot tell). */
+async function weightsBroken(policy: Policy): Promise<boolean> {
+  const w = await policy.snapshot?.();
+  if (!w) return false;
+  for (const { data } of w.values()) {
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return true;
+  }
+  return false;
+}
+
+/** Flushes the records and writes the resume state: a point a killed run continues from. */
+async function commit(
+  ctx: Ctx,
+  at: { done: number; current: ResumeState["current"] },
+): Promise<void> {
+  await ctx.rec.flush();
+  const sizes = await ctx.rec.sizes();
+  ctx.state = {
+    ...ctx.state,
+    recordsBytes: sizes.records,
+    samplesBytes: sizes.samples,
+    done: at.done,
+    current: at.current,
+  };
+  await writeState(ctx.rec.dir, ctx.state);
+}
+
+/**
+ * One run (index `index` in the plan): its stages from the data plan, each trained, evaluated at
+ * every checkpoint, the policy saved after each stage for resume. A diverging run stops and is
+ * recorded as diverged; the grid goes on.
+ */
+async function runOne(
+  ctx: Ctx,
+  run: RunKey & Plan["runs"][number],
+  index: number,
+): Promise<void> {
   const { plan, rec } = ctx, { planned } = run, v = planned.variant;
   const fields: RunFields = {
     variant: run.variant,
@@ -247,74 +377,140 @@ async function runOne(ctx: Ctx, run: RunKey & Plan["runs"][number]): Promise<voi
     steps: v.steps,
     checkpoints: v.checkpoints,
   });
+  const klMax = plan.recipe.kl.max;
   const policy = ctx.base.policy.clone!();
+  let diverged: Diverged | null = null;
   try {
-    for (const st of stages) {
-      // The stage's start: π_ref of the β penalties and step logs, and of kl_prev.
-      const start = policy.clone!();
-      const learner = policy.learner!(st.instances, {
-        reference: start,
-        batches: st.batches,
-        accumulate: v.accumulate,
-        ...(v.lora
-          ? { lora: { rank: v.lora.rank, alpha: v.lora.alpha, targets: v.lora.targets } }
-          : {}),
-      });
-      let evalSeconds = 0;
-      const t0 = performance.now();
-      await planned.trainer.train(learner, {
-        lr: run.lr,
-        schedule: v.schedule ?? undefined,
-        batch: v.batch,
-        // Stage 1 trains from the run's seed itself; later stages from seeds derived from it.
-        seed: (run.seed + 0x9e3779b1 * (st.stage - 1)) >>> 0,
-        checkpoints: st.checkpoints,
-        options: planned.options,
-        onStep(log) {
-          rec.add({
-            type: "step",
-            ...fields,
-            stage: st.stage,
-            step: log.step,
-            lr_now: log.lr,
-            loss: log.loss,
-            kl: log.kl,
-            seen: log.seen,
-            kept: log.kept ?? log.seen,
-            reward: log.reward ?? NaN,
-          });
-          ctx.prog.step(log.step, st.steps);
-        },
-        async onCheckpoint(step) {
-          const e0 = performance.now();
-          const scores = await evaluateAt(ctx, policy, {
-            run: fields,
-            stage: st.stage,
-            step,
-            order,
-          });
-          const kl = await stageKl(ctx, { policy, start, stage: st, run, fields, step });
-          evalSeconds += (performance.now() - e0) / 1000;
-          if (step === st.steps) {
-            ctx.prog.note(`stage ${st.stage} (${st.tasks.join("+")}): ${scores} KL(π0‖π) ${kl}`);
-          }
-        },
-      });
-      const train = (performance.now() - t0) / 1000 - evalSeconds;
-      for (const [phase, seconds] of [["train", train], ["evaluate", evalSeconds]] as const) {
-        rec.add({ type: "timing", ...fields, phase, stage: st.stage, seconds });
-      }
-      await start.dispose();
+    // Resume: continue after the stage whose policy was saved.
+    let from = 1;
+    const cur = ctx.state.current;
+    if (cur && cur.run === index) {
+      await policy.restore!(await readSnapshot(rec.dir, cur.file), cur.file);
+      from = cur.stage + 1;
     }
-    if (v.lora?.save) await saveModel(ctx, { policy, run, save: v.lora.save });
+    for (const st of stages) {
+      if (st.stage < from) continue;
+      try {
+        await runStage(ctx, { policy, st, run, fields, order, klMax });
+      } catch (e) {
+        if (!(e instanceof Diverged)) throw e;
+        diverged = e;
+        ctx.prog.note(`stopped: ${e.message}`);
+        break;
+      }
+      const last = st.stage === stages[stages.length - 1].stage;
+      if (!last) {
+        const w = await policy.snapshot?.();
+        if (w) {
+          const file = await saveSnapshot(rec.dir, { run: index, stage: st.stage }, w);
+          await commit(ctx, { done: index, current: { run: index, stage: st.stage, file } });
+          await pruneSnapshots(rec.dir, file);
+        }
+      }
+    }
+    if (v.lora?.save && !diverged) await saveModel(ctx, { policy, run, save: v.lora.save });
     rec.add({
       type: "run",
       ...fields,
       tasks: order.join(">"),
       joint: planned.plan.kind === "joint",
+      diverged: diverged
+        ? { stage: diverged.stage, step: diverged.step, reason: diverged.reason }
+        : null,
     });
   } finally {
     await policy.dispose();
+  }
+}
+
+/** One stage of a run: train, evaluate at each checkpoint, record steps, KLs and timings. */
+async function runStage(
+  ctx: Ctx,
+  a: {
+    policy: Policy;
+    st: Stage;
+    run: RunKey & Plan["runs"][number];
+    fields: RunFields;
+    order: readonly string[];
+    klMax: number | null;
+  },
+): Promise<void> {
+  const { rec } = ctx, { policy, st, run, fields, order, klMax } = a;
+  const v = run.planned.variant;
+  // The stage's start: π_ref of the β penalties and step logs, and of kl_prev.
+  const start = policy.clone!();
+  try {
+    const learner = policy.learner!(st.instances, {
+      reference: start,
+      batches: st.batches,
+      accumulate: v.accumulate,
+      ...(v.lora
+        ? { lora: { rank: v.lora.rank, alpha: v.lora.alpha, targets: v.lora.targets } }
+        : {}),
+    });
+    let evalSeconds = 0, lastStep = 0;
+    const t0 = performance.now();
+    await run.planned.trainer.train(learner, {
+      lr: run.lr,
+      schedule: v.schedule ?? undefined,
+      batch: v.batch,
+      // Stage 1 trains from the run's seed itself; later stages from seeds derived from it.
+      seed: (run.seed + 0x9e3779b1 * (st.stage - 1)) >>> 0,
+      checkpoints: st.checkpoints,
+      options: run.planned.options,
+      onStep(log) {
+        rec.add({
+          type: "step",
+          ...fields,
+          stage: st.stage,
+          step: log.step,
+          lr_now: log.lr,
+          loss: log.loss,
+          kl: log.kl,
+          seen: log.seen,
+          kept: log.kept ?? log.seen,
+          reward: log.reward ?? NaN,
+        });
+        ctx.prog.step(log.step, st.steps);
+        lastStep = log.step;
+        const why = divergence({ loss: log.loss, reward: log.reward, kl: log.kl }, klMax);
+        if (why) throw new Diverged(st.stage, log.step, why);
+      },
+      async onCheckpoint(step) {
+        const e0 = performance.now();
+        if (await weightsBroken(policy)) throw new Diverged(st.stage, step, "weights not finite");
+        let scores: string, kl: number;
+        try {
+          scores = await evaluateAt(ctx, policy, { run: fields, stage: st.stage, step, order });
+          kl = await stageKl(ctx, { policy, start, stage: st, run, fields, step });
+        } catch (e) {
+          // A policy gone numerically wild (NaN log-probabilities) fails its KL's checks.
+          if (e instanceof RangeError) throw new Diverged(st.stage, step, e.message);
+          throw e;
+        }
+        const why = divergence({ kl }, klMax);
+        if (why) throw new Diverged(st.stage, step, `KL(π0‖π): ${why}`);
+        evalSeconds += (performance.now() - e0) / 1000;
+        if (step === st.steps) {
+          ctx.prog.note(
+            `stage ${st.stage} (${st.tasks.join("+")}): ${scores} KL(π0‖π) ${kl.toFixed(3)}`,
+          );
+        }
+      },
+    }).catch(async (e) => {
+      // Non-finite weights make a trainer's own checks fail mid-step (e.g. a rollout's KL):
+      // that is divergence, not a crash of the grid.
+      if (!(e instanceof Diverged) && await weightsBroken(policy)) {
+        throw new Diverged(st.stage, lastStep + 1, `weights not finite (${(e as Error).message})`);
+      }
+      throw e;
+    });
+    const train = (performance.now() - t0) / 1000 - evalSeconds;
+    for (const [phase, seconds] of [["train", train], ["evaluate", evalSeconds]] as const) {
+      rec.add({ type: "timing", ...fields, phase, stage: st.stage, seconds });
+    }
+  } finally {
+    await start.dispose();
   }
 }
 
@@ -410,7 +606,7 @@ async function stageKl(
     fields: RunFields;
     step: number;
   },
-): Promise<string> {
+): Promise<number> {
   const { recipe } = ctx.plan;
   let fwd = 0, rev = 0, prev = 0, n = 0;
   const first = a.stage.stage === 1 || a.stage.tasks.length > 1;
@@ -443,7 +639,7 @@ async function stageKl(
     kl_prev: prev / t,
     n,
   });
-  return (fwd / t).toFixed(3);
+  return fwd / t;
 }
 
 /**
@@ -469,9 +665,22 @@ async function saveModel(
       baseModel: ctx.base.dir ?? (typeof source === "string" ? source : ctx.base.policy.id),
     });
   }
+}
+
+/** The model files runs saved (`models/<run>/*`), sorted, for the manifest. */
+async function modelFiles(out: string): Promise<string[]> {
   const files: string[] = [];
-  for await (const e of Deno.readDir(dir)) if (e.isFile) files.push(join(dir, e.name));
-  ctx.models.push(...files.sort());
+  try {
+    for await (const d of Deno.readDir(join(out, "models"))) {
+      if (!d.isDirectory) continue;
+      for await (const e of Deno.readDir(join(out, "models", d.name))) {
+        if (e.isFile) files.push(join(out, "models", d.name, e.name));
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return files.sort();
 }
 
 /** Removes a folder's previous results, so that old CSVs never sit beside new records. */
@@ -487,4 +696,6 @@ async function clearOutputs(dir: string): Promise<void> {
     "kl_points.csv",
   ];
   for (const n of names) await Deno.remove(join(dir, n)).catch(() => {});
+  await Deno.remove(join(dir, "models"), { recursive: true }).catch(() => {});
+  await clearState(dir);
 }

@@ -10,6 +10,9 @@ import type { Item, Output, RequestKind } from "../tasks/task.ts";
 /** Outputs by item id, in the file's order. */
 export type Predictions = ReadonlyMap<string, Output>;
 
+/** The line each id first appears on, of every Predictions parsePredictions made. */
+const LINES = new WeakMap<Predictions, ReadonlyMap<string, number>>();
+
 function idOf(v: unknown): string | undefined {
   if (typeof v === "string" && v !== "") return v;
   if (typeof v === "number" && Number.isFinite(v)) return String(v);
@@ -48,7 +51,7 @@ export function parsePredictions(
   file: string,
   opts: { task?: string } = {},
 ): Predictions {
-  const byId = new Map<string, Output>();
+  const byId = new Map<string, Output>(), lineOf = new Map<string, number>();
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i].trim();
@@ -71,8 +74,10 @@ export function parsePredictions(
     }
     const out = lineOutput(r, where);
     const prev = byId.get(id);
-    if (prev === undefined) byId.set(id, out);
-    else if (prev.kind === "generate" && out.kind === "generate") {
+    if (prev === undefined) {
+      byId.set(id, out);
+      lineOf.set(id, i + 1);
+    } else if (prev.kind === "generate" && out.kind === "generate") {
       byId.set(id, { kind: "generate", outputs: [...prev.outputs, ...out.outputs] });
     } else {
       throw new ValidationError(where, `id '${id}' appears twice; only generations may repeat`);
@@ -84,6 +89,7 @@ export function parsePredictions(
       `no predictions in the file${opts.task ? ` for task ${opts.task}` : ""}`,
     );
   }
+  LINES.set(byId, lineOf);
   return byId;
 }
 
@@ -120,6 +126,11 @@ export function matchPredictions(
   },
 ): { outputs: Output[]; ignored: number } {
   const known = new Set(opts.ids);
+  // `file:line` of the line an id first appears on, where parsePredictions read it.
+  const at = (id: string) => {
+    const line = LINES.get(preds)?.get(id);
+    return line === undefined ? opts.file : `${opts.file}:${line}`;
+  };
   let ignored = 0;
   for (const id of preds.keys()) {
     if (known.has(id)) continue;
@@ -127,7 +138,7 @@ export function matchPredictions(
       ignored++;
       continue;
     }
-    throw new ValidationError(opts.file, `id '${id}' is not an item of ${opts.dataFile}`);
+    throw new ValidationError(at(id), `id '${id}' is not an item of ${opts.dataFile}`);
   }
   const missing = opts.ids.filter((id) => !preds.has(id));
   if (missing.length > 0) {
@@ -142,7 +153,7 @@ export function matchPredictions(
     const out = preds.get(id)!;
     if (out.kind !== opts.kind) {
       throw new ValidationError(
-        opts.file,
+        at(id),
         `id '${id}': the task needs ${NEEDS[opts.kind]}, got ${GOT[out.kind]}`,
       );
     }

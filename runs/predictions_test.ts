@@ -65,7 +65,7 @@ Deno.test("matchPredictions: ids must match the data file both ways, and the out
   });
   throws(
     () => matchPredictions(p, { ...opts, ids: ["a"] }),
-    bad(/id 'b' is not an item of d\.parquet/),
+    bad(/^p\.jsonl:2: id 'b' is not an item of d\.parquet$/),
   );
   // A data file with records the task skips: predictions for them are left out and counted.
   deepEqual(matchPredictions(p, { ...opts, ids: ["a"], skippedRecords: 3 }), {
@@ -78,11 +78,11 @@ Deno.test("matchPredictions: ids must match the data file both ways, and the out
   );
   throws(
     () => matchPredictions(p, { ...opts, ids: ["a", "b"], kind: "choices" }),
-    bad(/id 'a': the task needs per-choice log-likelihoods, got text/),
+    bad(/^p\.jsonl:1: id 'a': the task needs per-choice log-likelihoods, got text$/),
   );
   const lls = parsePredictions('{"id":"a","loglikelihoods":[-1,-2]}', "p.jsonl");
   throws(
     () => matchPredictions(lls, { ...opts, ids: ["a"] }),
-    bad(/^p\.jsonl: id 'a': the task needs a text output, got log-likelihoods$/),
+    bad(/^p\.jsonl:1: id 'a': the task needs a text output, got log-likelihoods$/),
   );
 });

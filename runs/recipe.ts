@@ -128,8 +128,12 @@ export interface Recipe {
     readonly accumulate?: number;
   };
   readonly variants: readonly Variant[];
-  /** KL settings: test items of each new task, and samples per item for sequence outputs. */
-  readonly kl?: { readonly items?: number; readonly samples?: number };
+  /**
+   * KL settings: test items of each new task, samples per item for sequence outputs, and `max`,
+   * a bound on KL(π0‖π) at a checkpoint and on a step's KL to the stage's start above which a
+   * run counts as diverged (docs/metrics.md "Divergence"; default: no bound).
+   */
+  readonly kl?: { readonly items?: number; readonly samples?: number; readonly max?: number };
   /** Requests per forward pass when evaluating. */
   readonly evalBatch?: number;
   /** Matched-accuracy window of summary.csv, in accuracy units (0.02 = 2 points). */
@@ -181,7 +185,11 @@ export interface ResolvedRecipe {
   readonly seeds: readonly number[];
   readonly maxNewTokens: number | null;
   readonly variants: readonly ResolvedVariant[];
-  readonly kl: { readonly items: number | null; readonly samples: number };
+  readonly kl: {
+    readonly items: number | null;
+    readonly samples: number;
+    readonly max: number | null;
+  };
   readonly evalBatch: number | null;
   readonly matchWithin: number;
   readonly fitExcluding: readonly string[];
@@ -193,6 +201,9 @@ export function defineRecipe(r: Recipe): Recipe {
 }
 
 type Raw = Record<string, unknown>;
+
+/** The splits a recipe can size: scored, trained on, and pretrained on (runs/resolve.ts). */
+const SPLITS: readonly string[] = ["test", "train", "pretrain"];
 
 function isObj(v: unknown): v is Raw {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -309,6 +320,10 @@ export function validateRecipe(raw: unknown, file: string): ResolvedRecipe {
     const s = c.obj(data.sizes, "data.sizes", keysOf(data.sizes));
     for (const [task, split] of Object.entries(s)) {
       const o = c.obj(split, `data.sizes.${task}`, keysOf(split));
+      const unknown = Object.keys(o).find((k) => !SPLITS.includes(k));
+      if (unknown !== undefined) {
+        c.fail(`data.sizes.${task}.${unknown}`, `unknown split (known: ${SPLITS.join(", ")})`);
+      }
       sizes[task] = Object.fromEntries(
         Object.entries(o).map((
           [k, v],
@@ -442,7 +457,7 @@ export function validateRecipe(raw: unknown, file: string): ResolvedRecipe {
       c.fail("fitExcluding", `'${n}' is not a variant of this recipe`);
     }
   }
-  const kl = r.kl === undefined ? {} : c.obj(r.kl, "kl", ["items", "samples"]);
+  const kl = r.kl === undefined ? {} : c.obj(r.kl, "kl", ["items", "samples", "max"]);
   const matchWithin = c.num(r.matchWithin ?? 0.02, "matchWithin");
   if (matchWithin >= 1) {
     c.fail("matchWithin", `must be below 1 (accuracy units), got ${matchWithin}`);
@@ -476,6 +491,7 @@ export function validateRecipe(raw: unknown, file: string): ResolvedRecipe {
     kl: {
       items: kl.items === undefined ? null : c.num(kl.items, "kl.items", { integer: true }),
       samples: c.num(kl.samples ?? 1, "kl.samples", { integer: true }),
+      max: kl.max === undefined || kl.max === null ? null : c.num(kl.max, "kl.max"),
     },
     evalBatch: r.evalBatch === undefined
       ? null

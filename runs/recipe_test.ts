@@ -73,7 +73,7 @@ Deno.test("defaults are filled in", () => {
       accumulate: 1,
       lora: null,
     }],
-    kl: { items: null, samples: 1 },
+    kl: { items: null, samples: 1, max: null },
     evalBatch: null,
     matchWithin: 0.02,
     fitExcluding: [],
@@ -118,7 +118,7 @@ Deno.test("variant fields override train.*; task uses, pretraining and schedules
         lora: { rank: 8, alpha: 16, targets: ["q_proj", "v_proj"], save: "adapter" },
       },
     ],
-    kl: { items: 24, samples: 2 },
+    kl: { items: 24, samples: 2, max: null },
     evalBatch: 64,
     matchWithin: 0.05,
     fitExcluding: ["g"],
@@ -164,7 +164,7 @@ Deno.test("variant fields override train.*; task uses, pretraining and schedules
   });
   deepEqual([r.orders, r.kl, r.evalBatch, r.matchWithin, r.fitExcluding], [
     2,
-    { items: 24, samples: 2 },
+    { items: 24, samples: 2, max: null },
     64,
     0.05,
     ["g"],
@@ -211,7 +211,7 @@ Deno.test("unknown fields anywhere are errors naming them", () => {
   rejects({ ...m, variants: [{ trainer: "sft", option: {} }] }, "variants[0].option", /^unknown/);
   rejects({ ...m, stages: [{ task: "a", item: 5 }] }, "stages[0].item", /^unknown field/);
   rejects({ ...m, panel: [{ task: "p", metrics: "x" }] }, "panel[0].metrics", /^unknown field/);
-  rejects({ ...m, kl: { item: 3 } }, "kl.item", /^unknown field \(known: items, samples\)$/);
+  rejects({ ...m, kl: { item: 3 } }, "kl.item", /^unknown field \(known: items, samples, max\)$/);
   rejects({ ...base, pretrain: { ...base.pretrain, step: 1 } }, "pretrain.step", /^unknown/);
   rejects(
     { ...base, pretrain: { ...base.pretrain, tasks: [{ task: "a", label: "x" }] } },
@@ -222,6 +222,11 @@ Deno.test("unknown fields anywhere are errors naming them", () => {
     { ...m, train: { ...m.train, schedule: { warm: 0.1 } } },
     "train.schedule.warm",
     /^unknown field \(known: warmup, decay, floor\)$/,
+  );
+  rejects(
+    { ...m, data: { sizes: { a: { tset: 5, train: 5 } } } },
+    "data.sizes.a.tset",
+    /^unknown split \(known: test, train, pretrain\)$/,
   );
 });
 
@@ -253,6 +258,7 @@ Deno.test("bad numbers and lists name the field", () => {
   rejects({ ...m, stages: [{ task: "a", items: 0 }] }, "stages[0].items", /^must be > 0, got 0$/);
   rejects({ ...m, kl: { samples: 0 } }, "kl.samples", /^must be > 0, got 0$/);
   rejects({ ...m, kl: { items: 1.5 } }, "kl.items", /^must be an integer/);
+  rejects({ ...m, kl: { max: -1 } }, "kl.max", /^must be > 0/);
   rejects({ ...m, evalBatch: 1.5 }, "evalBatch", /^must be an integer, got 1\.5$/);
   rejects({ ...m, matchWithin: 2 }, "matchWithin", /^must be below 1/);
   rejects({ ...m, orders: 0 }, "orders", /^must be > 0, got 0$/);

@@ -6,7 +6,7 @@
 //
 // Line types (`type`): recipe; eval (one task at one stage checkpoint: accuracy, n, metrics);
 // kl (KL(π0‖π), KL(π‖π0), KL(stage start‖π) at a stage checkpoint); step (one optimiser step);
-// run (a run finished, with its task order); timing (seconds of one phase; the only lines that
+// run (a run finished or diverged, with its task order); timing (seconds of one phase; the only lines that
 // differ between two runs of the same recipe). Stage 0 lines (π0's evaluation) have null run
 // fields and stand for every run.
 
@@ -83,6 +83,13 @@ export interface RunRecord extends RunFields {
   readonly tasks: string;
   /** Whether its stages were one joint stage. */
   readonly joint: boolean;
+  /**
+   * Where the run stopped as diverged (a non-finite loss, reward, KL or weights, or a KL above the
+   * recipe's kl.max), else null; absent in records of earlier versions.
+   */
+  readonly diverged?:
+    | { readonly stage: number; readonly step: number; readonly reason: string }
+    | null;
 }
 
 /** Seconds one phase took. */
@@ -131,6 +138,17 @@ export class RecordWriter {
     await Deno.writeTextFile(`${dir}/records.jsonl`, jsonLine(header) + "\n");
     await Deno.writeTextFile(`${dir}/samples.jsonl`, "");
     return new RecordWriter(dir);
+  }
+
+  /** Continues a result folder's files (cut back to their complete lengths by the caller). */
+  static reopen(dir: string): RecordWriter {
+    return new RecordWriter(dir);
+  }
+
+  /** Bytes of records.jsonl and samples.jsonl written so far (all flushed). */
+  async sizes(): Promise<{ records: number; samples: number }> {
+    const size = async (f: string) => (await Deno.stat(`${this.dir}/${f}`)).size;
+    return { records: await size("records.jsonl"), samples: await size("samples.jsonl") };
   }
 
   add(record: Exclude<AnyRecord, RecipeRecord>): void {

@@ -118,6 +118,7 @@ function runData(
     order: run.order!,
     tasks: run.tasks.split(">"),
     joint: run.joint,
+    diverged: run.diverged ? `${run.diverged.stage}:${run.diverged.step}` : "",
     base: { accs: accsOf(base), panel: panelOf(base) },
     stages,
   };
@@ -138,7 +139,12 @@ export function buildReport(header: RecipeRecord, records: readonly Body[]): Rep
   const leaderboard = data.flatMap(leaderboardRows);
   const stages = data.flatMap(stageRows);
   const summary = summarize(leaderboard, { within: recipe.matchWithin });
-  const fits = forgettingLaw({ leaderboard, stages }, {
+  // Diverged runs are left out of the fits (their stage points stay in stages.csv).
+  const divergedRuns = new Set(data.filter((d) => d.diverged).map((d) => keyOf(d)));
+  const fits = forgettingLaw({
+    leaderboard: leaderboard.filter((r) => !r.diverged),
+    stages: stages.filter((r) => !divergedRuns.has(keyOf(r))),
+  }, {
     excluding: recipe.fitExcluding,
     stageScope: recipe.stages.length > 1,
   });

@@ -297,7 +297,7 @@ Deno.test("eval and score: each bad input is one line naming the file and field,
   );
   await refused(
     ["score", "--task", "hellaswag", "--data", hsData, "--predictions", wrongIds],
-    /wrong-ids\.jsonl: id '99' is not an item of .*validation-00000-of-00001\.parquet/,
+    /wrong-ids\.jsonl:2: id '99' is not an item of .*validation-00000-of-00001\.parquet/,
   );
   const badLine = join(s.dir, "bad-line.jsonl");
   await Deno.writeTextFile(badLine, '{"id": "0", "output": [-1, -2, -3, -4]}\n{"id": 1,\n');
@@ -431,5 +431,95 @@ Deno.test("score --reference-answers: each new task's published answers score 1 
   ok(
     /needs --predictions FILE or --reference-answers \(one of them\)/.test(both.stderr),
     both.stderr,
+  );
+});
+
+Deno.test("eval --resume: killed with SIGKILL at 10 seeded points, resumed results are byte-identical", async () => {
+  const s = await fixtures();
+  const args = (out: string) => [
+    "eval",
+    "--model",
+    s.model,
+    "--tasks",
+    TEXT_ONLY,
+    "--data",
+    s.data,
+    "--offline",
+    "--cache",
+    join(s.dir, "cache"),
+    "--allow-code-execution",
+    "--max-new-tokens",
+    "24",
+    "--chunk",
+    "1",
+    "--out",
+    out,
+  ];
+  const want = join(s.dir, "resume-want");
+  const ref = await run([...args(want), "--quiet"]);
+  equal(ref.code, 0, ref.stderr);
+  // Kill points by phase: loading data, opening the model, mid-task of each kind, scoring code.
+  const points: [RegExp, number][] = [
+    [/loading mmlu_pro/, 300],
+    [/opening model/, 300],
+    [/opening model/, 600],
+    [/mmlu_pro: 1\/3 items/, 40],
+    [/mmlu_pro: 2\/3 items/, 20],
+    [/hellaswag: 1\/3 items/, 20],
+    [/hellaswag: 2\/3 items/, 20],
+    [/truthfulqa_mc1: 1\/2 items/, 20],
+    [/humaneval: 1\/3 items/, 40],
+    [/humaneval: 2\/3 items/, 40],
+  ];
+  let state = 7, killed = 0;
+  const rand = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (const [i, [after, max]] of points.entries()) {
+    const out = join(s.dir, `resume-got${i}`);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...TEXT_PERMISSIONS, "main.ts", ...args(out)],
+      cwd: new URL("..", import.meta.url),
+      env: { NO_COLOR: "1", HF_HUB_OFFLINE: "1" },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let seen = "", armed = false;
+    const delay = Math.floor(rand() * max);
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      seen += chunk;
+      if (!armed && after.test(seen)) {
+        armed = true;
+        setTimeout(() => {
+          try {
+            child.kill("SIGKILL");
+          } catch { /* exited */ }
+        }, delay);
+      }
+    }
+    if ((await child.status).signal === "SIGKILL") killed++;
+    const res = await run([...args(out), "--resume", "--quiet"]);
+    equal(res.code, 0, `killed ${delay} ms after ${after}: ${res.stderr}`);
+    for (const f of ["results.csv", "samples.jsonl"]) {
+      equal(
+        await Deno.readTextFile(join(out, f)),
+        await Deno.readTextFile(join(want, f)),
+        `killed ${delay} ms after ${after}: ${f}`,
+      );
+    }
+    ok(!(await exists(join(out, ".resume"))), "the journal is removed when done");
+  }
+  ok(killed >= 8, `only ${killed} of 10 evals were killed`);
+  // Resuming with other options is refused with one line naming what differs; the stopped
+  // eval is left as it was.
+  const stopped = join(s.dir, "resume-other");
+  const first = await run([...args(stopped), "--quiet"]);
+  equal(first.code, 0, first.stderr);
+  const other = await run([...args(stopped), "--max-new-tokens", "8", "--resume"]);
+  equal(other.code, 2, other.stderr);
+  const errs = other.stderr.split("\n").filter((l) => l.startsWith("error"));
+  equal(errs.length, 1, other.stderr);
+  ok(/differ in options\.max_new_tokens/.test(errs[0]), errs[0]);
+  equal(
+    await Deno.readTextFile(join(stopped, "results.csv")),
+    await Deno.readTextFile(join(want, "results.csv")),
   );
 });

@@ -45,11 +45,19 @@ export async function loadRecipe(nameOrPath: string): Promise<LoadedRecipe> {
     );
   }
   let mod: { recipe?: unknown };
+  const url = pathToFileURL(resolve(nameOrPath)).href;
   try {
-    mod = await import(pathToFileURL(resolve(nameOrPath)).href);
+    mod = await import(url);
   } catch (e) {
+    // Where in the file it failed (a syntax error's or a throw's line and column), when known.
+    const err = e instanceof Error ? e : new Error(String(e));
+    const at = `${err.message}\n${err.stack ?? ""}`.match(
+      new RegExp(`${url.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:(\\d+):(\\d+)`),
+    );
     throw new UsageError(
-      `recipe file ${nameOrPath}: cannot load it (${(e as Error).message.split("\n")[0]})`,
+      `recipe file ${nameOrPath}${at ? `:${at[1]}:${at[2]}` : ""}: cannot load it (${
+        err.message.split("\n")[0]
+      })`,
     );
   }
   return { recipe: validateRecipe(mod.recipe, nameOrPath), file: nameOrPath };
