@@ -549,6 +549,20 @@ function list(rows: [string, string][]): void {
 }
 
 /** A parse error of node:util's parseArgs, as one line. */
+/** A flag given twice (`--seeds 1 --seeds 2`) is an error, not "the last one wins". */
+function noRepeatedFlags(args: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const a of args) {
+    if (a === "--") break;
+    if (!a.startsWith("--")) continue;
+    const name = a.slice(2).split("=")[0];
+    if (seen.has(name)) {
+      throw new UsageError(`--${name}: given more than once; give it once (lists take commas)`);
+    }
+    seen.add(name);
+  }
+}
+
 function parseArgsMessage(e: Error & { code?: string }): string {
   const m = e.message.match(/Option '(--[\w-]+)' argument is ambiguous/);
   if (m) {
@@ -572,6 +586,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(HELP);
       return 0;
     }
+    noRepeatedFlags(rest);
     if (cmd === "bench") await bench(rest);
     else if (cmd === "report") await report(rest);
     else if (cmd === "eval") await evalCommand(rest);

@@ -1,18 +1,23 @@
 // Runs untrusted, model-written Python 3 programs (HumanEval completions plus their tests) in a
 // throwaway sandbox: no network, a private tmpfs as the only writable place, an unprivileged uid,
-// its own pid namespace, and wall, CPU, memory, file-size and process limits. See docs/sandbox.md.
+// its own pid namespace, and wall, CPU, memory, file-size and process limits. A program passes only
+// when it ran to its end, which a trusted runner proves with a per-run secret token; its exit
+// status proves nothing. See docs/sandbox.md.
 
 import { UsageError, ValidationError } from "../lib/errors.ts";
 
-/** How a program ended: "passed" = exit code 0 within every limit. */
+/** How a program ended: "passed" = it ran to its end (the runner's proof was seen). */
 export type RunStatus = "passed" | "failed" | "timeout" | "error";
 
 /** The outcome of one program. */
 export interface RunResult {
   /**
-   * "passed": exited 0 within the limits. "failed": any other exit (an exception, a failed
-   * assert, a syntax error, a signal, the output limit). "timeout": the wall-time or CPU-time
-   * limit ended it. "error": the sandbox itself could not run it (see `reason`).
+   * "passed": the program's top level ran to its end without an exception, which the sandbox's
+   * runner proves by printing a secret token the program cannot know (docs/sandbox.md); the exit
+   * status alone never makes a pass. "failed": anything else (an exception, a failed assert, a
+   * syntax error, an early `sys.exit(0)` or `os._exit(0)`, a signal, the output limit).
+   * "timeout": the wall-time or CPU-time limit ended it first. "error": the sandbox itself could
+   * not start the program (see `reason`).
    */
   readonly status: RunStatus;
   /** `status === "passed"`. */
@@ -21,13 +26,13 @@ export interface RunResult {
   readonly exitCode: number | null;
   /** The signal that ended the program ("SIGKILL", "SIGXCPU", ...), when one did. */
   readonly signal?: string;
-  /** The last `maxOutputBytes` of standard output, decoded as UTF-8. */
+  /** The last `maxOutputBytes` of standard output, decoded as UTF-8, the runner's tokens removed. */
   readonly stdout: string;
   /** The last `maxOutputBytes` of standard error (Python's traceback lands here). */
   readonly stderr: string;
   /** Wall time from start to exit, sandbox setup included, in milliseconds. */
   readonly wallMs: number;
-  /** Why the program did not pass, in words, when the sandbox knows more than the exit code. */
+  /** Why the program did not pass, in words; set for every status but "passed". */
   readonly reason?: string;
 }
 
@@ -104,10 +109,205 @@ const SANDBOX_ERROR = /^(forgetbench-sandbox|unshare|setpriv|prlimit|timeout|bwr
 // Exit status of the setup script when it fails (as coreutils timeout and env use 125).
 const SETUP_FAILED = 125;
 
+// The trusted runner, run as `python3 -I -B -c RUNNER` (docs/sandbox.md, "The proof"): it reads
+// the job from stdin, arms an audit hook that keeps the program away from the proof token, runs
+// the program in a thread of its own and prints the token only if the program's top level
+// returned normally. Python, not TypeScript, because it must run inside the sandbox.
+const RUNNER = String.raw`import os, sys
+
+
+def forgetbench_runner():
+    # The job, on stdin: "<start marker> <proof token>\n" then the program's source. The token
+    # is nowhere else: not on a command line, in the environment or in a file.
+    _exit, write = os._exit, os.write
+    if sys.version_info < (3, 8):
+        write(2, b"forgetbench-sandbox: the runner needs Python 3.8 or newer (audit hooks)\n")
+        _exit(125)
+    import _thread, builtins, gc, types
+
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(0, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        head, _, source = b"".join(chunks).partition(b"\n")
+        del chunks
+        started, proof = head.split(b" ")
+        del head
+        # stdin becomes /dev/null: the program never sees the pipe the token came through.
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        out = os.dup(1)  # the runner's own copy of stdout, for the proof
+    except Exception as error:
+        write(2, f"forgetbench-sandbox: the runner cannot read its job: {error}\n".encode())
+        _exit(125)
+    write(out, started)  # from here on, whatever happens is the program's doing
+    del started
+
+    try:
+        with open("main.py", "wb") as file:  # for the source lines of tracebacks only
+            file.write(source)
+    except OSError:
+        pass
+    main = types.ModuleType("__main__")
+    main.__file__ = "main.py"
+    main.__builtins__ = builtins
+    sys.modules["__main__"] = main
+    sys.argv[:] = ["main.py"]
+    # Loaded now from the interpreter's .pyc files; modules imported later compile from source,
+    # since the hook refuses to unmarshal code (a crafted .pyc can read any memory).
+    import resource, threading, typing  # noqa: F401
+
+    try:  # OpenSSL reads its configuration once, now: later, OPENSSL_CONF could load an engine
+        import _hashlib  # noqa: F401
+    except ImportError:
+        pass
+
+    stack = resource.getrlimit(resource.RLIMIT_STACK)[0]  # the program's thread gets as much
+
+    sys.pycache_prefix = "/dev/null/pycache"
+    # subprocess (which asyncio imports) needs _posixsubprocess, whose fork_exec raises no audit
+    # event: it is replaced, and importing the module afresh is refused below.
+    import _posixsubprocess
+
+    denied = {}
+    exec("def fork_exec(*args):\n    raise RuntimeError('the sandbox runs no programs')", denied)
+    _posixsubprocess.fork_exec = denied["fork_exec"]
+
+    # The audit hook (PEP 578), which nothing can remove. The program gets no frame (a frame
+    # leads to the runner's locals, where the token is, and to the tests' globals), no view of
+    # the garbage collector, no tracing, no new code objects, no native code, no new processes,
+    # no symlinks, no chdir and nothing under /proc. Refused events raise; sys._getframe raises
+    # ValueError, which namedtuple, enum, typing and logging take for "no frame here".
+    realpath = os.path.realpath
+    # Native modules load from the standard library's lib-dynload only: third-party ones (numpy's
+    # __array_interface__, cffi) can read any address.
+    library = realpath(os.path.join(os.path.dirname(os.__file__), "lib-dynload")) + "/"
+    denied_modules = frozenset((
+        "ctypes", "_ctypes", "_ctypes_test", "_posixsubprocess", "_testcapi",
+        "_testinternalcapi", "_testbuffer", "_testmultiphase", "_testsinglephase", "_testclinic",
+        "_testimportmultiple", "_xxtestfuzz", "_xxsubinterpreters", "_xxinterpchannels",
+        "_interpreters", "_interpchannels", "_interpqueues", "_remote_debugging", "_tkinter",
+    ) + (("_sqlite3",) if sys.version_info < (3, 10) else ()))
+    denied_events = frozenset((
+        "sys._current_frames", "sys._current_exceptions", "gc.get_objects", "gc.get_referrers",
+        "gc.get_referents", "sys.settrace", "sys.setprofile", "sys._settraceallthreads",
+        "sys._setprofileallthreads", "sys.monitoring.register_callback", "sys.addaudithook",
+        "sys.remote_exec", "marshal.load", "marshal.loads", "os.fork", "os.forkpty", "os.exec",
+        "os.posix_spawn", "os.spawn", "os.system", "os.startfile", "subprocess.Popen",
+        "pty.spawn", "os.symlink", "os.chdir", "sqlite3.enable_load_extension",
+        "sqlite3.load_extension",
+    ))
+    frame_attributes = frozenset(("tb_frame", "gi_frame", "cr_frame", "ag_frame"))
+    get_ident, getframe = _thread.get_ident, sys._getframe
+    # The one code object the standard library makes at run time: types.coroutine sets a flag on
+    # a compiled function's code (asyncio needs it). Allowed from that function only, by identity.
+    coroutine_code = types.coroutine.__code__
+    looking = set()  # threads in which the hook itself looks at its caller's frame
+
+    def policy(event, args):
+        if event == "code.__new__":
+            ident = get_ident()
+            looking.add(ident)
+            try:
+                caller = getframe(1).f_code
+            finally:
+                looking.discard(ident)
+            if caller is not coroutine_code:
+                raise RuntimeError("the sandbox does not allow code.__new__")
+        elif event in denied_events or event[:7] == "ctypes.":
+            raise RuntimeError(f"the sandbox does not allow {event}")
+        elif event == "object.__getattr__":
+            if args[1] in frame_attributes:
+                raise RuntimeError(f"the sandbox gives out no frames ({args[1]})")
+        elif event == "sys._getframe":
+            if get_ident() not in looking:
+                raise ValueError("the sandbox gives out no frames (sys._getframe)")
+        elif event == "import":
+            if args[0].partition(".")[0] in denied_modules:
+                raise ImportError(f"the sandbox does not allow importing {args[0]}")
+            if args[1] is not None and not realpath(args[1]).startswith(library):
+                raise ImportError(f"the sandbox loads native modules only from {library}: {args[1]}")
+        elif event == "open":
+            path = args[0]
+            if not isinstance(path, int):
+                if not isinstance(path, (str, bytes)):
+                    raise PermissionError("the sandbox opens only str, bytes or fd paths")
+                path = os.fsdecode(path)
+                parts = path.split("/")
+                resolved = realpath(path)
+                if "proc" in parts or (path[:1] != "/" and ".." in parts) or (
+                    resolved == "/proc" or resolved[:6] == "/proc/"
+                ):
+                    raise PermissionError(f"the sandbox does not allow opening {path}")
+
+    gc.collect()  # no garbage of the runner's left for gc.DEBUG_SAVEALL to keep
+    sys.addaudithook(policy)
+    del policy
+
+    # The program runs in a thread of its own. Only the main thread may set signal handlers
+    # (which are handed frames), and it runs nothing of the program.
+    _thread.stack_size(stack if 0 < stack <= 64 << 20 else 8 << 20)
+    flushes = [(type(stream).flush, stream) for stream in (sys.__stdout__, sys.__stderr__)]
+    excepthook = sys.__excepthook__
+
+    def run(source=source, namespace=main.__dict__):
+        status = 1
+        try:
+            exec(compile(source, "main.py", "exec", dont_inherit=True), namespace)
+            # The program's top level returned: its output, then the proof, which nothing else
+            # writes.
+            for flush, stream in flushes:
+                try:
+                    flush(stream)
+                except BaseException:
+                    pass
+            write(out, proof)
+            status = 0
+        except SystemExit as exit:
+            # Python's own exit status for it, and no proof, whatever the status.
+            code = exit.code
+            status = 0 if code is None else code if isinstance(code, int) else 1
+            if status == 1 and not isinstance(code, int):
+                print(code, file=sys.stderr)
+        except BaseException as error:
+            traceback = error.__traceback__.tb_next  # without this function's frame
+            BaseException.with_traceback(error, traceback)
+            excepthook(type(error), error, traceback)
+        finally:
+            for flush, stream in flushes:
+                try:
+                    flush(stream)
+                except BaseException:
+                    pass
+            try:
+                status = int(status) & 0xFF
+            except BaseException:
+                status = 1
+            _exit(status)
+
+    del source, main
+    lock = _thread.allocate_lock()
+    lock.acquire()
+    try:
+        _thread.start_new_thread(run, ())
+        lock.acquire()  # forever: run() ends the process
+    finally:
+        _exit(1)  # a signal (SIGINT) reached the main thread first
+
+
+forgetbench_runner()
+`;
+
 /**
  * Runs one Python 3 program, given as source text, in the sandbox and reports how it ended.
- * The program is passed on stdin and written to main.py on the sandbox's tmpfs, never put on a
- * command line; it runs as `python3 -I -B main.py` with stdin at /dev/null.
+ * The program and the run's tokens go in on stdin, never on a command line, in the environment
+ * or in a file; a trusted runner (`python3 -I -B -c RUNNER`) reads them, sets stdin to /dev/null,
+ * arms an audit hook and runs the program as `__main__` (file name main.py) in a thread of its
+ * own. It passes only if its top level returns normally (docs/sandbox.md, "The proof").
  *
  * Never rejects for anything the program does; rejects with a UsageError when no sandbox can run
  * on this machine (see {@link probeSandbox}) and a ValidationError for a bad limit.
@@ -310,10 +510,12 @@ function takeUidSlot(): number {
 // mount below is private to the sandbox. Arguments: uid, the /tmp size and the small size (as
 // "64m"), then the limited command. Read-only: each host mount the program can still reach (the
 // new mounts hide the rest), so not even a root-owned escape could write the host disk. Writable:
-// only fresh tmpfs instances. /sys is a fresh read-only sysfs (this network namespace's devices,
-// no host cgroups); /dev holds only null, zero, full, random, urandom and shm. main.py stays
-// root's, so the program cannot rewrite it. Few commands on purpose: each exec costs a few ms per
-// program, so the tmpfs mounts go through one `mount -a` and the devices through one `cp -a`.
+// only fresh tmpfs instances, all noexec. /sys is a fresh read-only sysfs (this network
+// namespace's devices, no host cgroups); /dev holds only null, zero, full, random, urandom and shm;
+// /proc is an empty read-only tmpfs, last, once the setup no longer reads it: the program cannot
+// read its own memory (/proc/self/mem), where the runner keeps the proof token. stdin, the job,
+// passes through untouched to the runner. Few commands on purpose: each exec costs a few ms per
+// program, so the mounts go through one `mount -a` and the devices through one `cp -a`.
 const UNSHARE_SETUP = String.raw`
 set -u
 fail() { echo "forgetbench-sandbox: $*" >&2; exit ${SETUP_FAILED}; }
@@ -329,30 +531,24 @@ while read -r _ _ _ _ mp _; do
   seen="$seen$mp "
   mount -n -o remount,bind,ro "$mp" 2>/dev/null || [ "$mp" != / ] || fail "cannot make / read-only"
 done < /proc/self/mountinfo
-mount -n -t tmpfs -o size=1m,nr_inodes=64,mode=755,nosuid,nodev sandbox /run ||
+mount -n -t tmpfs -o size=1m,nr_inodes=64,mode=755,nosuid,nodev,noexec sandbox /run ||
   fail "cannot mount a tmpfs on /run"
 {
-  scratch="size=$small,nr_inodes=1024,mode=1777,nosuid,nodev"
+  scratch="size=$small,nr_inodes=1024,mode=1777,nosuid,nodev,noexec"
   echo "sandbox /sys sysfs ro,nosuid,nodev,noexec 0 0"
-  echo "sandbox /tmp tmpfs size=$disk,nr_inodes=16384,mode=1777,nosuid,nodev 0 0"
+  echo "sandbox /tmp tmpfs size=$disk,nr_inodes=16384,mode=1777,nosuid,nodev,noexec 0 0"
   [ ! -d /var/tmp ] || echo "sandbox /var/tmp tmpfs $scratch 0 0"
   echo "sandbox /dev tmpfs size=1m,nr_inodes=64,mode=755,nosuid,noexec 0 0"
   echo "sandbox /dev/shm tmpfs $scratch,X-mount.mkdir 0 0"
+  echo "sandbox /proc tmpfs ro,size=4k,nr_inodes=4,mode=555,nosuid,nodev,noexec 0 0"
 } > /run/sandbox.fstab
 # The working directory keeps the host's /dev reachable after the tmpfs hides it, for cp.
 cd /dev && mount -n -a -T /run/sandbox.fstab || fail "cannot mount the sandbox's file systems"
-cp -a null zero full random urandom /dev/ && ln -s /proc/self/fd /dev/fd || fail "cannot fill /dev"
-install -d -m 700 -o "$uid" -g "$uid" ${WORKDIR} && cat > ${WORKDIR}/main.py && cd ${WORKDIR} ||
-  fail "cannot write the program to ${WORKDIR}"
+cp -a null zero full random urandom /dev/ || fail "cannot fill /dev"
+install -d -m 700 -o "$uid" -g "$uid" ${WORKDIR} && cd ${WORKDIR} ||
+  fail "cannot make the working directory ${WORKDIR}"
 unset OLDPWD
-exec "$@" < /dev/null
-`;
-
-// Runs inside bubblewrap, which has already built the namespaces, the read-only root, the tmpfs
-// mounts, the uid and dropped every capability; this only stores the program and starts it.
-const BWRAP_SETUP = String.raw`
-cat > main.py || { echo "forgetbench-sandbox: cannot write the program" >&2; exit ${SETUP_FAILED}; }
-exec "$@" < /dev/null
+exec "$@"
 `;
 
 async function runInBackend(
@@ -399,11 +595,12 @@ function limitedPython(python: string, limits: Limits, dropTo: string[] = []): s
     "--core=0",
     "--",
     python,
-    // -I: ignore PYTHON* variables, the user's site-packages and the script's directory on
-    // sys.path; -B: write no .pyc files.
+    // -I: ignore PYTHON* variables and the user's site-packages, no script directory on sys.path;
+    // -B: write no .pyc files. The runner reads the job from stdin.
     "-I",
     "-B",
-    "main.py",
+    "-c",
+    RUNNER,
   ];
 }
 
@@ -480,7 +677,11 @@ function bwrapCommand(python: string, limits: Limits, dropTo: number | undefined
       "--ro-bind",
       "/",
       "/",
-      "--proc",
+      // No procfs: an empty read-only tmpfs hides the host's, so the program cannot read its own
+      // memory (/proc/self/mem), where the runner keeps the proof token.
+      "--tmpfs",
+      "/proc",
+      "--remount-ro",
       "/proc",
       "--dev",
       "/dev",
@@ -501,10 +702,6 @@ function bwrapCommand(python: string, limits: Limits, dropTo: number | undefined
       "--chdir",
       WORKDIR,
       "--",
-      "/bin/sh",
-      "-c",
-      BWRAP_SETUP,
-      "forgetbench-sandbox",
       ...limitedPython(python, limits),
     ],
   };
@@ -580,30 +777,82 @@ async function supervise(
     outputBytes += n;
     if (outputBytes > limits.outputKillBytes) kill("output");
   };
-  const stdout = readTail(child.stdout, limits.maxOutputBytes, onBytes);
+  // Fresh per program, from the system's CSPRNG: the runner prints `marker` once it has read the
+  // job, and `proof` only after the program's top level returned (docs/sandbox.md, "The proof").
+  const marker = randomHex(16);
+  const proof = randomHex(32);
+  const watch = new TokenWatch([marker, proof]);
+  const stdout = readTail(child.stdout, limits.maxOutputBytes, onBytes, watch);
   const stderr = readTail(child.stderr, limits.maxOutputBytes, onBytes);
-  await writeProgram(child.stdin, opts.program);
+  await writeJob(child.stdin, `${marker} ${proof}\n`, opts.program);
   const status = await child.status;
   clearTimeout(timer);
   const [out, err] = await Promise.all([stdout, stderr]);
   return classify({
     code: status.code,
     signal: status.signal ?? signalOf(status.code),
-    stdout: out,
+    stdout: out.replaceAll(marker, "").replaceAll(proof, ""),
     stderr: err,
     wallMs: wallMs(),
     killedFor,
     limits,
+    started: watch.seen(marker),
+    proved: watch.seen(proof),
   });
 }
 
-async function writeProgram(stdin: WritableStream<Uint8Array>, program: string): Promise<void> {
+function randomHex(bytes: number): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(bytes)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+}
+
+/** Sends the runner its job: the line with the tokens, then the program. */
+async function writeJob(
+  stdin: WritableStream<Uint8Array>,
+  tokens: string,
+  program: string,
+): Promise<void> {
   const writer = stdin.getWriter();
   try {
-    await writer.write(new TextEncoder().encode(program));
+    const encoder = new TextEncoder();
+    await writer.write(encoder.encode(tokens));
+    await writer.write(encoder.encode(program));
     await writer.close();
   } catch {
     // The sandbox died before reading it all (a setup failure); its exit status says why.
+  }
+}
+
+/**
+ * Watches a byte stream for ASCII tokens wherever they occur, across chunk boundaries, and over
+ * all of it (not only the tail that is kept).
+ */
+class TokenWatch {
+  readonly #tokens: readonly string[];
+  readonly #found = new Set<string>();
+  // The end of the stream so far (as many bytes as the longest token but one), as Latin-1, which
+  // maps each byte to one character and ASCII to itself.
+  #carry = "";
+  readonly #keep: number;
+  readonly #decoder = new TextDecoder("latin1");
+
+  constructor(tokens: readonly string[]) {
+    this.#tokens = tokens;
+    this.#keep = Math.max(...tokens.map((t) => t.length)) - 1;
+  }
+
+  scan(chunk: Uint8Array): void {
+    const text = this.#carry + this.#decoder.decode(chunk);
+    for (const token of this.#tokens) {
+      if (!this.#found.has(token) && text.includes(token)) this.#found.add(token);
+    }
+    this.#carry = text.slice(-this.#keep);
+  }
+
+  seen(token: string): boolean {
+    return this.#found.has(token);
   }
 }
 
@@ -612,12 +861,14 @@ async function readTail(
   stream: ReadableStream<Uint8Array>,
   cap: number,
   onBytes: (n: number) => void,
+  watch?: TokenWatch,
 ): Promise<string> {
   const chunks: Uint8Array[] = [];
   let kept = 0;
   let dropped = 0;
   for await (const chunk of stream) {
     onBytes(chunk.length);
+    watch?.scan(chunk);
     chunks.push(chunk);
     kept += chunk.length;
     while (kept - chunks[0].length >= cap) {
@@ -673,18 +924,24 @@ function classify(end: {
   wallMs: number;
   killedFor: "wall time" | "output" | undefined;
   limits: Limits;
+  /** The runner's start marker was seen: the sandbox worked and the runner read the job. */
+  started: boolean;
+  /** The proof token was seen: the program's top level ran to its end. */
+  proved: boolean;
 }): RunResult {
   const { code, signal, stdout, stderr, wallMs, killedFor, limits } = end;
   const base = { exitCode: code, stdout, stderr, wallMs, ...(signal ? { signal } : {}) };
   const seconds = limits.timeoutMs / 1000;
-  if (killedFor === "output") {
-    return {
-      ...base,
-      status: "failed",
-      passed: false,
-      reason: `printed more than ${limits.outputKillBytes} bytes`,
-    };
-  }
+  const failed = (reason: string): RunResult => ({
+    ...base,
+    status: "failed",
+    passed: false,
+    reason,
+  });
+  if (killedFor === "output") return failed(`printed more than ${limits.outputKillBytes} bytes`);
+  // The proof, and nothing else, makes a pass: whatever ended the process after it (the runner
+  // exits at once, so at most a thread of the program racing it) came after the program's end.
+  if (end.proved) return { ...base, status: "passed", passed: true };
   // coreutils timeout kills with SIGKILL, so a timed-out program reports 137 (124 if it died
   // some other way first); the wall check keeps an early SIGKILL or sys.exit(124) a failure.
   const timedOut = (code === 124 || code === 137) && wallMs >= limits.timeoutMs;
@@ -699,19 +956,28 @@ function classify(end: {
       reason: `CPU time limit (${limits.cpuSeconds} s)`,
     };
   }
-  if (code !== 0 && SANDBOX_ERROR.test(stderr)) {
+  const lastLine = stderr.trim().split("\n").at(-1)?.slice(0, 300) ?? "";
+  if (!end.started) {
+    // The runner never read the job: the sandbox (or the interpreter) failed, not the program.
+    const first = stderr.trim().split("\n")[0];
     return {
       ...base,
       status: "error",
       passed: false,
-      reason: stderr.trim().split("\n")[0],
+      reason: SANDBOX_ERROR.test(stderr)
+        ? first
+        : `the sandbox did not start the program (exit status ${code}${
+          lastLine ? `: ${lastLine}` : ""
+        })`,
     };
   }
-  if (code === 0) return { ...base, status: "passed", passed: true };
-  return {
-    ...base,
-    status: "failed",
-    passed: false,
-    ...(signal === "SIGXFSZ" ? { reason: `file size limit (${limits.fileSizeMb} MiB)` } : {}),
-  };
+  const why = "the program did not run to its end (no proof of completion)";
+  if (signal === "SIGXFSZ") return failed(`${why}: file size limit (${limits.fileSizeMb} MiB)`);
+  if (signal !== undefined) return failed(`${why}: killed by ${signal}`);
+  if (code === 0) {
+    return failed(
+      `${why}: it exited with status 0 before its end (sys.exit, os._exit, exit() or the like)`,
+    );
+  }
+  return failed(`${why}: exit status ${code}${lastLine ? `, ${lastLine}` : ""}`);
 }

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { writeTextAtomic } from "../lib/atomic.ts";
 import { sha256Hex } from "../lib/hash.ts";
-import { UsageError } from "../lib/errors.ts";
+import { UsageError, ValidationError } from "../lib/errors.ts";
 import {
   aggregate,
   type ResultRow,
@@ -399,6 +399,7 @@ async function scoreIn(opts: ScoreOptions) {
   }
   const set = evalSet(opts.task, { ...data, splits: { test: data.splits.test } });
   let text = "", outputs: Output[], ignored = 0;
+  let at = (id: string) => `${opts.data} item '${id}'`;
   if (opts.predictions === null) {
     if (!opts.referenceAnswers) throw new UsageError("score needs --predictions");
     outputs = set.items.map((item) => referenceOutput(opts.task, item));
@@ -410,7 +411,7 @@ async function scoreIn(opts: ScoreOptions) {
         `${opts.predictions}: cannot read predictions (${(e as Error).message})`,
       );
     }
-    ({ outputs, ignored } = matchPredictions(
+    ({ outputs, ignored, at } = matchPredictions(
       parsePredictions(text, opts.predictions, { task: opts.task.id }),
       {
         ids: set.items.map((d) => d.id),
@@ -433,6 +434,11 @@ async function scoreIn(opts: ScoreOptions) {
     onProgress: (done, total) => {
       if (done % 20 === 0 || done === total) opts.say(`scored ${done}/${total}`);
     },
+  }).catch((e) => {
+    // A task's check of one output (e.g. a log-likelihood per choice): name the predictions line.
+    const m = e instanceof ValidationError && e.message.match(/^item '(.*?)': ([^]*)$/);
+    if (m) throw new ValidationError(at(m[1]), `id '${m[1]}': ${m[2]}`);
+    throw e;
   });
   const rows = aggregate(opts.task.id, opts.task.metrics, items).filter((r) => r.n > 0);
   const samples = items.map((it) => sampleLine(opts.task.id, it));

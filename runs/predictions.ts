@@ -124,7 +124,7 @@ export function matchPredictions(
      */
     skippedRecords?: number;
   },
-): { outputs: Output[]; ignored: number } {
+): { outputs: Output[]; ignored: number; at: (id: string) => string } {
   const known = new Set(opts.ids);
   // `file:line` of the line an id first appears on, where parsePredictions read it.
   const at = (id: string) => {
@@ -159,7 +159,7 @@ export function matchPredictions(
     }
     return out;
   });
-  return { outputs, ignored };
+  return { outputs, ignored, at };
 }
 
 /**

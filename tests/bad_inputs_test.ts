@@ -269,6 +269,13 @@ const FLAGS: [string, string[], string, RegExp][] = [
     /'sft1,sft1' has duplicates/,
   ],
   ["--jobs 0", ["bench", "smoke", "--jobs", "0"], "--jobs", /'0' must be a positive integer/],
+  [
+    "--seeds given twice",
+    ["bench", "smoke", "--seeds", "1", "--seeds=2"],
+    "--seeds",
+    /given more than once/,
+  ],
+  ["--lrs 1e9,-1", ["bench", "smoke", "--lrs=1e9,-1"], "--lrs", /must be > 0|positive/],
   ["--memory 12XB", ["bench", "smoke", "--memory", "12XB"], "--memory", /12XB/],
   ["--seeds without a value", ["bench", "smoke", "--seeds"], "--seeds", /: missing its value/],
   [
@@ -543,6 +550,13 @@ Deno.test("bad predictions: text where the task needs log-likelihoods", async ()
   await scorePreds(
     predLines([0, 1]) + '{"id": "2", "output": "the dog"}\n',
     /:3: id '2': the task needs per-choice log-likelihoods, got text/,
+  );
+});
+
+Deno.test("bad predictions: a log-likelihood missing from one item's choices", async () => {
+  await scorePreds(
+    predLines([0, 1]) + '{"id": "2", "loglikelihoods": [-1, -2, -3]}\n',
+    /:3: id '2': has 4 choices but 3 log-likelihoods/,
   );
 });
 

@@ -436,7 +436,7 @@ Deno.test("score --reference-answers: each new task's published answers score 1 
 
 Deno.test("eval --resume: killed with SIGKILL at 10 seeded points, resumed results are byte-identical", async () => {
   const s = await fixtures();
-  const args = (out: string) => [
+  const args = (out: string, maxNew = "24") => [
     "eval",
     "--model",
     s.model,
@@ -449,7 +449,7 @@ Deno.test("eval --resume: killed with SIGKILL at 10 seeded points, resumed resul
     join(s.dir, "cache"),
     "--allow-code-execution",
     "--max-new-tokens",
-    "24",
+    maxNew,
     "--chunk",
     "1",
     "--out",
@@ -513,7 +513,7 @@ Deno.test("eval --resume: killed with SIGKILL at 10 seeded points, resumed resul
   const stopped = join(s.dir, "resume-other");
   const first = await run([...args(stopped), "--quiet"]);
   equal(first.code, 0, first.stderr);
-  const other = await run([...args(stopped), "--max-new-tokens", "8", "--resume"]);
+  const other = await run([...args(stopped, "8"), "--resume"]);
   equal(other.code, 2, other.stderr);
   const errs = other.stderr.split("\n").filter((l) => l.startsWith("error"));
   equal(errs.length, 1, other.stderr);
