@@ -16,10 +16,13 @@ import { parseDevice } from "./models/engine.ts";
 import { FAMILIES } from "./models/families.ts";
 import { parseBytes } from "./models/memory.ts";
 import type { OnnxDtype } from "./models/onnx_lm.ts";
-import { type BenchResult, runRecipe } from "./runs/pipeline.ts";
+import { type BenchResult, prepareBase, runRecipe } from "./runs/pipeline.ts";
+import { runParallel, watchParent } from "./runs/parallel.ts";
+import { mergeShards, parseShard } from "./runs/shard.ts";
 import type { ResolvedRecipe } from "./runs/recipe.ts";
 import { type LoadedRecipe, loadRecipe, RECIPES } from "./runs/recipes/mod.ts";
 import { writeReport } from "./runs/report.ts";
+import { runCompare } from "./runs/compare.ts";
 import { resolveTasks, runEval, type RunResult, runScore } from "./runs/eval.ts";
 import { getTask, TASK_LIST } from "./tasks/mod.ts";
 import { TRAINERS } from "./trainers/mod.ts";
@@ -30,6 +33,10 @@ Usage:
   deno task bench [RECIPE] [options]   run a recipe: a name (see recipes) or a path to a .ts file
                                        exporting \`recipe\`; default parity_mnist
   deno task report DIR                 rebuild DIR's CSVs and manifest hashes from records.jsonl
+  deno task compare DIR --variants A,B | DIR_A DIR_B [options]
+                                       compare two trainers item by item: paired intervals and
+                                       p-values per task and panel task, flipped items
+  deno task merge OUT DIR...           join the shard folders of one bench (--shard i/n) into OUT
   deno task eval --model M --tasks LIST [options]
                                        evaluate a model on benchmarks
   deno task score --task T --data PATH --predictions FILE [options]
@@ -58,7 +65,13 @@ Options for bench (every recipe):
   --offline        never download (also HF_HUB_OFFLINE=1)
   --allow-code-execution
                    run model-written code of panel tasks (humaneval) in the sandbox
-  --jobs N         sandboxed programs run at once (default 2)
+  --jobs N         run the grid as N shards in parallel processes, merged into --out (default:
+                   the number of cores; 1 runs it in this process)
+  --shard i/n      run only runs k of the grid with k mod n = i (0-based), e.g. on a Slurm array
+                   task; join the shards' folders with merge
+  --base-only      pretrain the recipe's base model into the cache (if missing) and stop: run it
+                   once before a grid's shards so that none of them pretrains
+  --code-jobs N    sandboxed programs run at once (default 2)
   --resume         continue this recipe's run that stopped (killed, preempted) in --out: finished
                    runs are kept, an unfinished one continues from its last saved stage
   --overwrite      replace --out even when it holds another recipe's or model's results
@@ -67,7 +80,25 @@ Options for bench (every recipe):
 
 Outputs of bench: records.jsonl (every evaluation, KL and training step, appended as the work
 runs), samples.jsonl (every item's output), matrix.csv, leaderboard.csv, summary.csv, stages.csv,
-fit.csv, timings.csv and manifest.json; docs/metrics.md defines every column.
+fit.csv, timings.csv, report.html (the charts as one self-contained page) and manifest.json;
+docs/metrics.md defines every column.
+
+Options for compare (docs/metrics.md "Paired comparisons"):
+  --variants A,B   the two variants: both of DIR, or A of DIR_A and B of DIR_B
+  --variant-a X, --variant-b Y
+                   the same one at a time (with two folders, default: each one's only variant)
+  --lr LR[,LR_B]   compare at this lr (default: each variant's best configuration's lr, as
+                   summary.csv selects it)
+  --step N         compare at this checkpoint of the last stage (default: the final one)
+  --replicates N   bootstrap replicates (default 10000)
+  --seed N         bootstrap seed (default 0)
+  --out DIR        folder for compare.csv and flips.jsonl (default results/compare/<a>-vs-<b>)
+  --quiet          print nothing but errors
+
+Outputs of compare, at each variant's checkpoint of its last stage: per task, panel task
+and their means, A, B and A − B with a 95% paired bootstrap interval over seeds and items and its
+p-value, McNemar's exact p on (seed, item) correctness, both Holm-adjusted (compare.csv); the
+(seed, item) pairs one got right and the other wrong (flips.jsonl).
 
 Options for eval:
   --model M        a model folder or hub id: ONNX (config.json, tokenizer files, onnx/model.onnx)
@@ -306,6 +337,9 @@ async function bench(args: string[]): Promise<void> {
       offline: { type: "boolean", default: false },
       "allow-code-execution": { type: "boolean", default: false },
       jobs: { type: "string" },
+      "code-jobs": { type: "string" },
+      shard: { type: "string" },
+      "base-only": { type: "boolean", default: false },
       quiet: { type: "boolean", default: false },
       resume: { type: "boolean", default: false },
       overwrite: { type: "boolean", default: false },
@@ -318,28 +352,101 @@ async function bench(args: string[]): Promise<void> {
   }
   const device = parseDevice(values.device!);
   const memory = values.memory === undefined ? undefined : parseBytes(values.memory, "--memory");
+  const shard = values.shard === undefined ? undefined : parseShard(values.shard);
+  const jobs = count("jobs", values.jobs, navigator.hardwareConcurrency || 1)!;
+  if (shard && values.jobs !== undefined && jobs > 1) {
+    throw new UsageError("--shard runs one shard in this process; leave out --jobs (or give 1)");
+  }
   const loaded = await loadRecipe(positionals[0] ?? "parity_mnist");
   const recipe = applyOverrides(loaded.recipe, values);
   const run: LoadedRecipe = { ...loaded, recipe };
   const cacheDir = values.cache ?? cacheRoot();
-  const res = await runRecipe(run, {
-    out: values.out ?? `results/${recipe.id}`,
+  const out = values.out ?? `results/${recipe.id}`;
+  if (values["base-only"]) {
+    const b = await prepareBase(run, {
+      cacheDir,
+      device,
+      quiet: values.quiet!,
+      data: { dataPath: values.data, cacheDir, offline: values.offline || undefined },
+    });
+    console.log(
+      b.dir === null
+        ? `recipe '${recipe.id}' pretrains no base model: nothing to prepare`
+        : `base model ${b.cached ? "already in the cache" : "pretrained"}: ${b.dir}`,
+    );
+    return;
+  }
+  // N processes of whole runs where the grid has more than one run (runs/parallel.ts).
+  const gridRuns = recipe.variants.reduce((a, v) => a + v.lrs.length, 0) * recipe.seeds.length *
+    (recipe.orders === "each" ? recipe.stages.length : recipe.orders);
+  const parallel = !shard && jobs > 1 && gridRuns > 1;
+  const options = {
     cacheDir,
     device,
     quiet: values.quiet!,
     memory,
     allowCodeExecution: values["allow-code-execution"],
-    jobs: count("jobs", values.jobs, 2),
+    jobs: count("code-jobs", values["code-jobs"], 2),
     resume: values.resume,
     overwrite: values.overwrite,
+    shard,
     data: {
       dataPath: values.data,
       cacheDir,
       offline: values.offline || undefined,
       quiet: values.quiet,
     },
-  });
+  };
+  const res = parallel
+    ? await runParallel(run, {
+      bench: options,
+      args: childArgs(args),
+      out,
+      jobs: Math.min(jobs, gridRuns),
+      quiet: values.quiet!,
+      resume: values.resume!,
+      overwrite: values.overwrite!,
+    })
+    : await runRecipe(run, { ...options, out });
   if (!values.quiet) printSummary(res, recipe);
+}
+
+/** A bench command line without the flags the parent of --jobs sets for each child. */
+function childArgs(args: readonly string[]): string[] {
+  const drop = new Set(["--jobs", "--out", "--quiet", "--resume", "--overwrite"]);
+  const valued = new Set(["--jobs", "--out"]);
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const [name] = args[i].split("=");
+    if (drop.has(name)) {
+      if (valued.has(name) && !args[i].includes("=")) i++;
+      continue;
+    }
+    out.push(args[i]);
+  }
+  return out;
+}
+
+async function merge(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      overwrite: { type: "boolean", default: false },
+      quiet: { type: "boolean", default: false },
+    },
+  });
+  if (positionals.length < 2) {
+    throw new UsageError("merge takes the output folder and the shard folders: merge OUT DIR...");
+  }
+  const [out, ...dirs] = positionals;
+  const res = await mergeShards(out, dirs, {
+    overwrite: values.overwrite,
+    say: values.quiet ? undefined : (l) => console.error(l),
+  });
+  if (!values.quiet) {
+    console.error(`merged ${dirs.length} shards into ${out}/ (${res.paths.length} files)`);
+  }
 }
 
 async function report(args: string[]): Promise<void> {
@@ -361,7 +468,7 @@ async function report(args: string[]): Promise<void> {
     await lock.release();
   }
   if (!values.quiet) {
-    console.error(`rebuilt ${res.paths.filter((p) => p.endsWith(".csv")).join(", ")}`);
+    console.error(`rebuilt ${res.paths.filter((p) => /\.(csv|html)$/.test(p)).join(", ")}`);
   }
 }
 
@@ -399,6 +506,39 @@ function printRows(res: RunResult): void {
     console.log(
       `${r.task.padEnd(16)} ${r.metric.padEnd(12)} ${r.value.toFixed(4)}${se}  (n = ${r.n})`,
     );
+  }
+}
+
+async function compareCommand(args: string[]): Promise<void> {
+  const { values: v, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      variants: { type: "string" },
+      "variant-a": { type: "string" },
+      "variant-b": { type: "string" },
+      lr: { type: "string" },
+      replicates: { type: "string" },
+      seed: { type: "string" },
+      step: { type: "string" },
+      out: { type: "string" },
+      quiet: { type: "boolean", default: false },
+    },
+  });
+  const { table, paths } = await runCompare({
+    dirs: positionals,
+    variants: v.variants,
+    variantA: v["variant-a"],
+    variantB: v["variant-b"],
+    lr: v.lr,
+    replicates: v.replicates,
+    seed: v.seed,
+    step: v.step,
+    out: v.out,
+  });
+  if (!v.quiet) {
+    console.log(table);
+    console.error(`wrote ${paths.join(", ")}`);
   }
 }
 
@@ -587,8 +727,11 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     noRepeatedFlags(rest);
+    watchParent();
     if (cmd === "bench") await bench(rest);
+    else if (cmd === "merge") await merge(rest);
     else if (cmd === "report") await report(rest);
+    else if (cmd === "compare") await compareCommand(rest);
     else if (cmd === "eval") await evalCommand(rest);
     else if (cmd === "score") await scoreCommand(rest);
     else if (cmd === "tasks") {
@@ -607,7 +750,7 @@ export async function main(argv: string[]): Promise<number> {
       list(Object.values(FAMILIES).map((f) => [f.id, f.description]));
     } else {
       throw new UsageError(
-        `unknown command '${cmd}'; commands: bench, report, eval, score, tasks, trainers, recipes, families (see --help)`,
+        `unknown command '${cmd}'; commands: bench, report, compare, eval, score, tasks, trainers, recipes, families (see --help)`,
       );
     }
     return 0;

@@ -1,7 +1,11 @@
-// Summary statistics and confidence intervals for forgetbench reports: the
-// mean ± t-interval across seeds and the Wilson interval for a proportion over
-// items (docs/metrics.md, "Uncertainty"). Pure float64 code with no dependencies, so
-// the critical values are computed here rather than taken from a table.
+// Summary statistics and confidence intervals for forgetbench reports: the mean ± t-interval
+// across seeds, the Wilson interval for a proportion over items, type-7 quantiles, the seeded
+// seed × item (cluster) bootstrap with percentile intervals and p-values, the exact binomial tail
+// McNemar's test needs, and Holm's adjustment (docs/metrics.md "Uncertainty", "Paired
+// comparisons"). Pure float64 code whose only import is lib/rng.ts's seeded generator, so the
+// critical values are computed here rather than taken from a table.
+
+import { rng } from "../lib/rng.ts";
 
 /**
  * Arithmetic mean, (1/n) Σ_i xs[i].
@@ -341,4 +345,363 @@ function lnGamma(x: number): number {
   for (let i = 1; i < LANCZOS.length; i++) sum += LANCZOS[i] / (xm1 + i);
   const t = xm1 + 7.5;
   return 0.5 * Math.log(2 * Math.PI) + (xm1 + 0.5) * Math.log(t) - t + Math.log(sum);
+}
+
+// ---- Resampling and exact tests (docs/metrics.md "Uncertainty", "Paired comparisons") ----
+
+/**
+ * The q-quantile of `xs` by linear interpolation between order statistics (Hyndman & Fan's type
+ * 7, the default of numpy.quantile and R's quantile): with x₍₀₎ ≤ … ≤ x₍ₙ₋₁₎ and h = (n − 1)·q,
+ * Q(q) = x₍⌊h⌋₎ + (h − ⌊h⌋)·(x₍⌊h⌋+1₎ − x₍⌊h⌋₎).
+ *
+ * `xs` need not be sorted (a sorted copy is made); NaN for an empty input. Throws on a NaN value
+ * or q outside [0, 1].
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * equal(quantile([4, 1, 3, 2], 0.5), 2.5); // h = 1.5: 2 + 0.5·(3 − 2)
+ * ```
+ */
+export function quantile(xs: ArrayLike<number>, q: number): number {
+  if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile: q must be in [0, 1], got ${q}`);
+  const s = Float64Array.from(xs);
+  for (const x of s) {
+    if (Number.isNaN(x)) throw new RangeError("quantile: a value is NaN");
+  }
+  s.sort();
+  return sortedQuantile(s, q);
+}
+
+function sortedQuantile(s: Float64Array, q: number): number {
+  const n = s.length;
+  if (n === 0) return NaN;
+  const h = (n - 1) * q;
+  const lo = Math.floor(h);
+  if (lo >= n - 1) return s[n - 1];
+  return s[lo] + (h - lo) * (s[lo + 1] - s[lo]);
+}
+
+/**
+ * The percentile interval of bootstrap replicates at `level` (default 0.95): the type-7
+ * quantiles (`quantile`) at (1 − level)/2 and 1 − (1 − level)/2 (Efron & Tibshirani 1993, §13.3).
+ */
+export function percentileInterval(
+  replicates: ArrayLike<number>,
+  opts: { level?: number } = {},
+): { lo: number; hi: number } {
+  const level = checkLevel(opts.level);
+  const s = Float64Array.from(replicates).sort();
+  const a = (1 - level) / 2;
+  return { lo: sortedQuantile(s, a), hi: sortedQuantile(s, 1 - a) };
+}
+
+/**
+ * Two-sided bootstrap p-value of "the statistic is `nullValue`" (default 0) from R replicates
+ * θ*₁..θ*_R: p = min(1, 2·min(1 + #{θ* ≤ null}, 1 + #{θ* ≥ null}) / (R + 1)).
+ *
+ * It inverts the percentile interval (the smallest α at which the (1 − α) percentile interval
+ * leaves out the null value), with the +1 of Davison & Hinkley (1997, §4.4.1) so that p is never
+ * 0 and a null value at either edge counts as reached; replicates equal to the null value count
+ * on both sides, so a statistic whose every replicate is the null value has p = 1. The smallest
+ * p a run of R replicates can show is 2/(R + 1). NaN for no replicates.
+ */
+export function bootstrapPValue(replicates: ArrayLike<number>, nullValue = 0): number {
+  const r = replicates.length;
+  if (r === 0) return NaN;
+  let le = 0, ge = 0;
+  for (let k = 0; k < r; k++) {
+    const x = replicates[k];
+    if (Number.isNaN(x)) throw new RangeError("bootstrapPValue: a replicate is NaN");
+    if (x <= nullValue) le++;
+    if (x >= nullValue) ge++;
+  }
+  return Math.min(1, (2 * Math.min(1 + le, 1 + ge)) / (r + 1));
+}
+
+/**
+ * Holm's step-down adjusted p-values (Holm 1979): with the m finite p-values sorted ascending,
+ * p₍₁₎ ≤ … ≤ p₍ₘ₎, adj₍ⱼ₎ = max_{k ≤ j} min(1, (m − k + 1)·p₍ₖ₎), returned in the input's order.
+ * Rejecting every hypothesis whose adjusted p is ≤ α controls the family-wise error rate at α
+ * under any dependence. NaN entries (comparisons not made) stay NaN and do not count in m; ties
+ * keep their input order (which does not change the adjusted values).
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * // sorted 0.005, 0.01, 0.03, 0.04 → ×4, ×3, ×2, ×1 = 0.02, 0.03, 0.06, 0.04 → running max
+ * deepEqual(holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02]);
+ * ```
+ */
+export function holm(ps: readonly number[]): number[] {
+  const idx: number[] = [];
+  ps.forEach((p, i) => {
+    if (Number.isNaN(p)) return;
+    if (!(p >= 0 && p <= 1)) throw new RangeError(`holm: p-values must be in [0, 1], got ${p}`);
+    idx.push(i);
+  });
+  idx.sort((a, b) => ps[a] - ps[b] || a - b);
+  const out = ps.map(() => NaN);
+  const m = idx.length;
+  let running = 0;
+  idx.forEach((i, j) => {
+    running = Math.max(running, Math.min(1, (m - j) * ps[i]));
+    out[i] = running;
+  });
+  return out;
+}
+
+/**
+ * P(X ≤ k) for X ~ Binomial(n, 1/2), exactly: Σ_{j ≤ k} C(n, j) summed in integers (BigInt) and
+ * divided by 2ⁿ once, so the only rounding is the final conversion to a float (relative error
+ * about 1e-16; values below about 1e-308 underflow towards 0).
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * equal(binomCdfHalf(1, 4), 5 / 16); // (1 + 4) / 2⁴
+ * ```
+ */
+export function binomCdfHalf(k: number, n: number): number {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`binomCdfHalf: n must be a non-negative integer, got ${n}`);
+  }
+  if (!Number.isInteger(k)) throw new RangeError(`binomCdfHalf: k must be an integer, got ${k}`);
+  if (k < 0) return 0;
+  if (k >= n) return 1;
+  let term = 1n, sum = 1n;
+  for (let j = 0; j < k; j++) {
+    term = (term * BigInt(n - j)) / BigInt(j + 1); // C(n, j + 1), exact
+    sum += term;
+  }
+  return bigOverPow2(sum, n);
+}
+
+/** num / 2ⁿ for a non-negative BigInt, rounded once. */
+function bigOverPow2(num: bigint, n: number): number {
+  if (num === 0n) return 0;
+  const bits = num.toString(2).length;
+  const shift = Math.max(0, bits - 64);
+  // The top 64 bits carry more precision than a double; the bits shifted out are below it.
+  const top = Number(num >> BigInt(shift));
+  return (top / 2 ** 64) * 2 ** (shift + 64 - n);
+}
+
+/** Per-item scores of one trainer: `[seed][item]`, every seed scored on the same items. */
+export type ScoreMatrix = readonly ArrayLike<number>[];
+
+/**
+ * One stratum (a task) of a seed × item bootstrap: trainer A's scores and, for a difference,
+ * trainer B's on the same items (in the same item order).
+ */
+export interface BootstrapStratum {
+  readonly a: ScoreMatrix;
+  readonly b?: ScoreMatrix;
+}
+
+/** Options of the seed × item bootstrap. */
+export interface SeedItemOptions {
+  /** Bootstrap replicates R (default 10,000). */
+  readonly replicates?: number;
+  /** The generator's seed: `rng(...seed)` from lib/rng.ts (default 0). */
+  readonly seed?: number | readonly number[];
+  /**
+   * Seeds of A and B are paired (row s of `a` and of `b` are runs with the same seed number):
+   * resample seed pairs. Otherwise A's and B's seeds are resampled independently.
+   */
+  readonly pairSeeds?: boolean;
+}
+
+/**
+ * The seed × item bootstrap's replicates (docs/metrics.md "Uncertainty"): seeds are clusters and
+ * items are crossed with them (every seed is scored on the same items), so each replicate
+ * resamples both, in two stages:
+ *
+ * 1. draw S seeds (rows) with replacement from the S seeds of A, and for a difference either
+ *    take the same draw for B (`pairSeeds`) or draw B's own seeds independently;
+ * 2. per stratum, draw n items with replacement from its n items, one draw shared by every drawn
+ *    seed and by A and B (the items are the same for all of them: Owen's pigeonhole bootstrap of
+ *    a crossed design, Owen 2007, which keeps the items' between-item variance that a fresh item
+ *    draw per seed would average away).
+ *
+ * A replicate's statistic is, per stratum, the mean of A over the drawn seed × item grid (minus
+ * the same mean of B), then the mean over strata (strata weigh equally: the panel's mean
+ * accuracy). The draws come from `rng(...seed)` in this order: A's seeds, B's seeds (unpaired
+ * only), then each stratum's items; sums are formed in integers where the scores are integers
+ * (0/1 correctness), so a replicate that is exactly 0 comes out as 0.
+ */
+export function seedItemReplicates(
+  strata: readonly BootstrapStratum[],
+  opts: SeedItemOptions = {},
+): Float64Array {
+  const R = opts.replicates ?? 10_000;
+  if (!Number.isInteger(R) || R < 1) {
+    throw new RangeError(`bootstrap: replicates must be a positive integer, got ${R}`);
+  }
+  const shape = checkStrata(strata, opts.pairSeeds ?? false);
+  const seeds = opts.seed ?? 0;
+  const r = rng(...(typeof seeds === "number" ? [seeds] : seeds));
+  const { sa, sb, paired, rows } = shape;
+  const cntA = new Float64Array(sa);
+  const cntB = new Float64Array(sb);
+  const c = rows.map((s) => new Float64Array(s.n));
+  const out = new Float64Array(R);
+  for (let rep = 0; rep < R; rep++) {
+    cntA.fill(0);
+    for (let k = 0; k < sa; k++) cntA[r.int(sa)]++;
+    if (sb > 0 && !paired) {
+      cntB.fill(0);
+      for (let k = 0; k < sb; k++) cntB[r.int(sb)]++;
+    }
+    let total = 0;
+    for (let k = 0; k < rows.length; k++) {
+      const s = rows[k];
+      const ck = c[k];
+      ck.fill(0);
+      // Numerator of each item's seed mean, over the common denominator s.den per item.
+      for (let j = 0; j < s.x.length; j++) {
+        const w = cntA[j] * s.xw;
+        if (w === 0) continue;
+        const row = s.x[j];
+        for (let i = 0; i < s.n; i++) ck[i] += w * row[i];
+      }
+      for (let j = 0; j < s.y.length; j++) {
+        const w = cntB[j] * s.yw;
+        if (w === 0) continue;
+        const row = s.y[j];
+        for (let i = 0; i < s.n; i++) ck[i] -= w * row[i];
+      }
+      let sum = 0;
+      for (let i = 0; i < s.n; i++) sum += ck[r.int(s.n)];
+      total += sum / (s.den * s.n);
+    }
+    out[rep] = total / rows.length;
+  }
+  return out;
+}
+
+/**
+ * The full-sample statistic the bootstrap resamples: per stratum, mean of A over all seeds and
+ * items (minus B's), then the mean over strata.
+ */
+export function seedItemMean(strata: readonly BootstrapStratum[], pairSeeds = false): number {
+  const { rows } = checkStrata(strata, pairSeeds);
+  let total = 0;
+  for (const s of rows) {
+    let num = 0;
+    for (let i = 0; i < s.n; i++) {
+      let ci = 0;
+      for (const row of s.x) ci += s.xw * row[i];
+      for (const row of s.y) ci -= s.yw * row[i];
+      num += ci;
+    }
+    total += num / (s.den * s.n);
+  }
+  return total / rows.length;
+}
+
+interface PreparedStratum {
+  n: number;
+  /** Rows added with weight xw·count (A, or A − B per seed pair when paired). */
+  x: Float64Array[];
+  xw: number;
+  /** Rows subtracted with weight yw·count (B, unpaired only). */
+  y: Float64Array[];
+  yw: number;
+  /** Common denominator of the weights: S (one side or paired) or Sa·Sb (unpaired). */
+  den: number;
+}
+
+function checkStrata(
+  strata: readonly BootstrapStratum[],
+  pairSeeds: boolean,
+): { sa: number; sb: number; paired: boolean; rows: PreparedStratum[] } {
+  if (strata.length === 0) throw new RangeError("bootstrap: no strata");
+  const sa = strata[0].a.length;
+  const hasB = strata[0].b !== undefined;
+  const sb = hasB ? strata[0].b!.length : 0;
+  if (sa === 0 || (hasB && sb === 0)) throw new RangeError("bootstrap: a side has no seeds");
+  if (pairSeeds && hasB && sa !== sb) {
+    throw new RangeError(`bootstrap: paired seeds need as many seeds on both sides (${sa}, ${sb})`);
+  }
+  const paired = pairSeeds && hasB;
+  const rows = strata.map((st, k): PreparedStratum => {
+    if (st.a.length !== sa || (st.b !== undefined) !== hasB || (hasB && st.b!.length !== sb)) {
+      throw new RangeError(`bootstrap: stratum ${k} has another number of seeds than stratum 0`);
+    }
+    const n = st.a[0].length;
+    if (n === 0) throw new RangeError(`bootstrap: stratum ${k} has no items`);
+    const rowsOf = (m: ScoreMatrix) =>
+      m.map((row) => {
+        if (row.length !== n) {
+          throw new RangeError(`bootstrap: stratum ${k}: rows of different lengths`);
+        }
+        const f = Float64Array.from(row);
+        for (const v of f) {
+          if (!Number.isFinite(v)) throw new RangeError(`bootstrap: stratum ${k}: a score is ${v}`);
+        }
+        return f;
+      });
+    const a = rowsOf(st.a);
+    if (!hasB) return { n, x: a, xw: 1, y: [], yw: 0, den: sa };
+    const b = rowsOf(st.b!);
+    if (paired) {
+      return {
+        n,
+        x: a.map((row, s) => row.map((v, i) => v - b[s][i])),
+        xw: 1,
+        y: [],
+        yw: 0,
+        den: sa,
+      };
+    }
+    return { n, x: a, xw: sb, y: b, yw: sa, den: sa * sb };
+  });
+  return { sa, sb, paired, rows };
+}
+
+/** One trainer's per-item scores: one task (`[seed][item]`) or several tasks as strata. */
+export type Scores = ScoreMatrix | { readonly strata: readonly ScoreMatrix[] };
+
+function strataOf(s: Scores): readonly ScoreMatrix[] {
+  return "strata" in s ? s.strata : [s as ScoreMatrix];
+}
+
+/**
+ * Mean of per-item scores over seeds and items with a seeded two-stage (seed × item) bootstrap
+ * percentile interval (`seedItemReplicates`; level default 0.95, 10,000 replicates, seed 0). With
+ * `{ strata }` the mean is the unweighted mean over strata (tasks) of each one's seed × item mean.
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * const ci = clusterBootstrap([[1, 1], [1, 1]], { replicates: 100 });
+ * deepEqual([ci.mean, ci.lo, ci.hi], [1, 1, 1]);
+ * ```
+ */
+export function clusterBootstrap(
+  scores: Scores,
+  opts: { level?: number; replicates?: number; seed?: number | readonly number[] } = {},
+): { mean: number; lo: number; hi: number; seeds: number; replicates: number } {
+  const strata = strataOf(scores).map((a) => ({ a }));
+  const reps = seedItemReplicates(strata, opts);
+  const { lo, hi } = percentileInterval(reps, opts);
+  return { mean: seedItemMean(strata), lo, hi, seeds: strata[0].a.length, replicates: reps.length };
+}
+
+/**
+ * A's and B's scores as the strata of a difference (`seedItemReplicates`): stratum k holds A's
+ * and B's matrices of task k, which must have the same number of items.
+ */
+export function pairStrata(a: Scores, b: Scores): BootstrapStratum[] {
+  const sa = strataOf(a), sb = strataOf(b);
+  if (sa.length !== sb.length) {
+    throw new RangeError(`bootstrap: ${sa.length} strata for A but ${sb.length} for B`);
+  }
+  return sa.map((m, k) => {
+    if (m[0]?.length !== sb[k][0]?.length) {
+      throw new RangeError(`bootstrap: stratum ${k} has other items for A than for B`);
+    }
+    return { a: m, b: sb[k] };
+  });
 }

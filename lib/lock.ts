@@ -103,6 +103,17 @@ async function readLock(path: string): Promise<LockInfo | null> {
  * it; a dead holder's lock is taken over (`tookOver` says whose).
  */
 export async function acquireLock(dir: string, command: string): Promise<Lock> {
+  const got = await tryLock(dir, command);
+  if ("release" in got) return got;
+  throw new UsageError(
+    `${dir} is being written by ${describe(got)}; wait for it to finish or give another --out${
+      got.host !== hostname() ? ` (if that process is gone, delete ${dir}/.lock)` : ""
+    }`,
+  );
+}
+
+/** Takes `DIR/.lock`, or returns the live process that holds it. */
+export async function tryLock(dir: string, command: string): Promise<Lock | LockInfo> {
   await Deno.mkdir(dir, { recursive: true });
   const path = `${dir}/.lock`;
   const me: LockInfo = {
@@ -130,15 +141,7 @@ export async function acquireLock(dir: string, command: string): Promise<Lock> {
     }
     const holder = await readLock(path);
     if (holder === null) continue; // released meanwhile
-    if (holderAlive(holder)) {
-      throw new UsageError(
-        `${dir} is being written by ${
-          describe(holder)
-        }; wait for it to finish or give another --out${
-          holder.host !== hostname() ? ` (if that process is gone, delete ${path})` : ""
-        }`,
-      );
-    }
+    if (holderAlive(holder)) return holder;
     tookOver = holder;
     await Deno.remove(path).catch(() => {});
   }

@@ -6,6 +6,7 @@
 
 import { writeTextAtomic } from "../lib/atomic.ts";
 import { UsageError } from "../lib/errors.ts";
+import { type Lock, tryLock } from "../lib/lock.ts";
 import { hashOf } from "../lib/hash.ts";
 import type { Family, ModelSpec, OpenOptions } from "../models/families.ts";
 import type { Policy, Request } from "../models/policy.ts";
@@ -54,6 +55,8 @@ export async function basePolicy(
     engine: string;
     probe?: Request;
     onStep?: (log: StepLog, total: number) => void;
+    /** Told once when another process is pretraining the same base. */
+    onWait?: (line: string) => void;
   },
 ): Promise<Base> {
   const { family, model } = plan;
@@ -68,8 +71,44 @@ export async function basePolicy(
   }
   const hash = await hashOf(baseKey(plan, opts));
   const dir = `${opts.cacheDir}/bases/${hash}`;
-  const cached = await readCache(family, model, { dir, opts });
-  if (cached) return { policy: cached, hash, dir, cached: true };
+  // One process pretrains a base; others sharing the cache (shards, --jobs) wait for its
+  // meta.json. A pretraining process that died leaves a stale lock, taken over here.
+  let lock: Lock | undefined, waited = false;
+  while (true) {
+    const cached = await readCache(family, model, { dir, opts });
+    if (cached) {
+      await lock?.release();
+      return { policy: cached, hash, dir, cached: true };
+    }
+    if (lock) break;
+    const got = await tryLock(dir, "forgetbench pretraining");
+    if ("release" in got) lock = got;
+    else {
+      if (!waited) opts.onWait?.(`waiting for pid ${got.pid} (${got.command}), pretraining ${dir}`);
+      waited = true;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    return await pretrain(plan, { ...opts, dir, hash });
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Pretrains π0 into the cache folder `dir` (meta.json last) and reopens it from there. */
+async function pretrain(
+  plan: Plan,
+  opts: OpenOptions & {
+    dir: string;
+    hash: string;
+    engine: string;
+    device: string;
+    onStep?: (log: StepLog, total: number) => void;
+  },
+): Promise<Base> {
+  const { family, model } = plan, { dir, hash } = opts;
+  const p = plan.recipe.pretrain!;
   const policy = await family.open(model, { ...opts, seed: p.seed });
   const learner = policy.learner!(plan.pretrain, {});
   await sft.train(learner, {

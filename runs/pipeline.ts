@@ -19,7 +19,7 @@ import type { Policy, Request } from "../models/policy.ts";
 import type { DataOptions, ScoreContext } from "../tasks/task.ts";
 import { type Base, basePolicy } from "./base.ts";
 import { codeExecution, type EvalSet, evalSet, evaluate, meanMetric } from "./evaluate.ts";
-import { buildManifest, FORGETBENCH_VERSION } from "./manifest.ts";
+import { buildManifest, FORGETBENCH_VERSION, provenance } from "./manifest.ts";
 import { type Progress, progress } from "./progress.ts";
 import { BASE_RUN, type RecipeRecord, RecordWriter, type RunFields } from "./records.ts";
 import { openOutput } from "./outdir.ts";
@@ -39,6 +39,7 @@ import { CSV_FILES, type Report, writeReport } from "./report.ts";
 import { checkMemory, memoryBudgets, type Plan, resolvePlan, type RunKey } from "./resolve.ts";
 import type { LoadedRecipe } from "./recipes/mod.ts";
 import { planStages, type Stage } from "./stages.ts";
+import { inShard, type Shard, type ShardInfo } from "./shard.ts";
 
 /** The training engine every in-process family runs on (recorded in the manifest). */
 const ENGINE = "@jax-js/jax@0.1.25";
@@ -61,6 +62,8 @@ export interface BenchOptions {
   readonly resume?: boolean;
   /** Replace a folder that holds another recipe's results. */
   readonly overwrite?: boolean;
+  /** Run only this shard of the grid (runs/shard.ts). */
+  readonly shard?: Shard;
 }
 
 /** What a finished recipe returns besides its files. */
@@ -112,6 +115,57 @@ export async function runRecipe(loaded: LoadedRecipe, opts: BenchOptions): Promi
   }
 }
 
+/**
+ * Everything a bench checks before it writes anything, then π0 in the cache: resolves the recipe
+ * (data, registries), asks consent for code execution, checks the memory model, and opens or
+ * pretrains the base model (then the full memory check). `bench --base-only` is this alone (a job
+ * before a grid's shards, so that none of them pretrains); `--jobs` runs it in the parent, so a
+ * bad input is one line before any child starts and the children find the base cached.
+ */
+export async function prepareBase(
+  loaded: LoadedRecipe,
+  opts: Omit<BenchOptions, "out">,
+): Promise<{ dir: string | null; cached: boolean }> {
+  const plan = await resolvePlan(loaded.recipe, {
+    file: loaded.file,
+    data: opts.data,
+    cacheDir: opts.cacheDir,
+    allowCodeExecution: opts.allowCodeExecution,
+  });
+  await codeExecution(
+    [...plan.stageTasks, ...plan.panelTasks].map((t) => t.task),
+    { allow: opts.allowCodeExecution ?? false },
+  );
+  const budgets = () => memoryBudgets({ memory: opts.memory, device: opts.device });
+  const checked = checkMemory(plan, { budgets: budgets(), device: opts.device });
+  const probe = [...plan.stageTasks, ...plan.panelTasks][0];
+  const say = (l: string) => {
+    if (!opts.quiet) console.error(l);
+  };
+  const base = await basePolicy(plan, {
+    ...opts,
+    seed: 0,
+    engine: ENGINE,
+    offline: opts.data?.offline,
+    probe: probe.task.request(probe.loaded.splits.test[0], { shots: [] }),
+    onStep: (log, total) => {
+      if (log.step === 1) say(`base model: pretraining ${total} steps (cached by content hash)`);
+      if (log.step % 100 === 0 || log.step === total) {
+        say(`base model: step ${log.step}/${total} loss ${log.loss.toFixed(3)}`);
+      }
+    },
+    onWait: (line) => say(`base model: ${line}`),
+  });
+  try {
+    if (!checked || opts.device === "webgpu") {
+      checkMemory(plan, { budgets: budgets(), policy: base.policy, device: opts.device });
+    }
+  } finally {
+    await base.policy.dispose();
+  }
+  return { dir: base.dir, cached: base.cached };
+}
+
 async function runIn(
   loaded: LoadedRecipe,
   opts: BenchOptions,
@@ -152,12 +206,14 @@ async function runIn(
   else if (opts.resume && !opts.quiet) {
     console.error(`nothing to resume in ${opts.out}: starting from the beginning`);
   }
+  // This process's runs: all of them, or its shard's (runs/shard.ts), in plan order.
+  const mine = plan.runs.map((run, k) => ({ run, k })).filter(({ k }) => inShard(k, opts.shard));
   const skip = resumed?.done ?? 0;
-  const totalSteps = plan.runs.slice(skip).reduce((a, r) => {
+  const totalSteps = mine.slice(skip).map((m) => m.run).reduce((a, r) => {
     const v = r.planned.variant;
     return a + v.steps * plan.orders[r.order].length;
   }, 0);
-  const prog = progress({ quiet: opts.quiet, totalRuns: plan.runs.length, totalSteps });
+  const prog = progress({ quiet: opts.quiet, totalRuns: mine.length, totalSteps });
   const probe = [...plan.stageTasks, ...plan.panelTasks][0];
   const probeRequest = probe.task.request(probe.loaded.splits.test[0], { shots: [] });
   const p = plan.recipe.pretrain;
@@ -175,6 +231,7 @@ async function runIn(
         prog.phase(`base model: step ${log.step}/${total} loss ${log.loss.toFixed(3)}`);
       }
     },
+    onWait: (line) => prog.phase(`base model: ${line}`),
   });
   const measures = measuresOf(plan, base.policy, { score, jobs: opts.jobs ?? 2 });
   try {
@@ -182,7 +239,11 @@ async function runIn(
       checkMemory(plan, { budgets: budgets(), policy: base.policy, device: opts.device });
     }
     prog.phase(
-      `forgetbench: recipe '${plan.recipe.id}' (${plan.runs.length} runs) on ${opts.device}; ` +
+      `forgetbench: recipe '${plan.recipe.id}' (${
+        opts.shard
+          ? `shard ${opts.shard.index}/${opts.shard.count}: ${mine.length} of ${plan.runs.length} runs`
+          : `${plan.runs.length} runs`
+      }) on ${opts.device}; ` +
         (p
           ? `base model ${base.cached ? "from the cache" : "pretrained and cached"}: ${base.dir}`
           : `model ${base.policy.id}`),
@@ -195,7 +256,7 @@ async function runIn(
       await truncateTo(join(opts.out, "samples.jsonl"), resumed.samplesBytes);
       rec = RecordWriter.reopen(opts.out);
       prog.phase(
-        `resuming ${opts.out}: ${skip} of ${plan.runs.length} runs finished${
+        `resuming ${opts.out}: ${skip} of ${mine.length} runs finished${
           resumed.current
             ? `; run ${resumed.current.run + 1} continues after stage ${resumed.current.stage}`
             : ""
@@ -219,16 +280,19 @@ async function runIn(
       prog.phase(`base model π0: ${scores}`);
       await commit(ctx, { done: 0, current: null });
     }
-    for (const [i, run] of plan.runs.entries()) {
+    for (const [i, { run, k }] of mine.entries()) {
       if (i < skip) continue;
       prog.run(i + 1, `${run.variant} lr=${run.lr} seed=${run.seed} order=${run.order}`);
-      await runOne(ctx, run, i);
+      await runOne(ctx, run, k);
       await commit(ctx, { done: i + 1, current: null });
       await pruneSnapshots(opts.out, null);
     }
     prog.done();
     // Score and write: every CSV from the records, then the manifest with every output's hash.
-    const report = await writeReport(opts.out);
+    // The report's header shows the provenance the manifest (written last) will hold.
+    const report = await writeReport(opts.out, {
+      manifest: { ...(await provenance()), options: { device: opts.device, engine: ENGINE } },
+    });
     const models = await modelFiles(opts.out);
     const outputs: Record<string, string> = {};
     for (const path of [...report.paths, ...models]) {
@@ -263,6 +327,15 @@ async function runIn(
       join(opts.out, "manifest.json"),
       JSON.stringify(manifest, null, 2) + "\n",
     );
+    if (opts.shard) {
+      const info: ShardInfo = {
+        shard: opts.shard,
+        runs: mine.map((m) => m.k),
+        total: plan.runs.length,
+        code,
+      };
+      await writeTextAtomic(join(opts.out, "shard.json"), JSON.stringify(info, null, 2) + "\n");
+    }
     await clearState(opts.out);
     return {
       ...report,
@@ -693,6 +766,7 @@ async function clearOutputs(dir: string): Promise<void> {
     "report.html",
     // Files of earlier forgetbench versions' schemas.
     "train_log.jsonl",
+    "shard.json",
     "kl_points.csv",
   ];
   for (const n of names) await Deno.remove(join(dir, n)).catch(() => {});

@@ -1,7 +1,8 @@
 // Every CSV of a result folder as a pure function of its records (runs/records.ts): the records
 // are grouped into runs, and evals/ turns them into the accuracy matrix, the leaderboard, the
 // seed summary, the stage points and the forgetting-law fits. `report DIR` (and the pipeline's
-// last step) writes them, each atomically, and records their sha256 in manifest.json.
+// last step) writes them, each atomically, with report.html (runs/report_html.ts: the charts of
+// these tables as one self-contained page), and records their sha256 in manifest.json.
 
 import { join } from "node:path";
 import { writeTextAtomic } from "../lib/atomic.ts";
@@ -16,6 +17,7 @@ import {
   RUN_COLUMNS,
   type RunData,
   STAGE_COLUMNS,
+  type StageRow,
   stageRows,
 } from "../evals/leaderboard.ts";
 import { summarize, SUMMARY_COLUMNS, type SummaryRow } from "../evals/summary.ts";
@@ -30,6 +32,7 @@ import {
   type StepRecord,
   type TimingRecord,
 } from "./records.ts";
+import { reportHtml } from "./report_html.ts";
 
 /** The CSV files of a result folder, in the order they are written. */
 export const CSV_FILES = [
@@ -41,11 +44,15 @@ export const CSV_FILES = [
   "timings.csv",
 ] as const;
 
+/** The page of charts written beside the CSVs (runs/report_html.ts). */
+export const REPORT_HTML = "report.html";
+
 /** A recipe's results as tables and as CSV text. */
 export interface Report {
   readonly leaderboard: readonly LeaderboardRow[];
   readonly summary: readonly SummaryRow[];
   readonly fits: readonly FitRow[];
+  readonly stages: readonly StageRow[];
   readonly files: Readonly<Record<(typeof CSV_FILES)[number], string>>;
 }
 
@@ -159,6 +166,7 @@ export function buildReport(header: RecipeRecord, records: readonly Body[]): Rep
     leaderboard,
     summary,
     fits,
+    stages,
     files: {
       "matrix.csv": toCsv(matrix as EvalRecord[], MATRIX_COLUMNS),
       "leaderboard.csv": toCsv(leaderboard, LEADERBOARD_COLUMNS),
@@ -175,30 +183,47 @@ function pick(r: RunFields): RunFields {
 }
 
 /**
- * Rebuilds a result folder's CSVs from its records.jsonl, writes each atomically, and records
- * their sha256 in manifest.json (when the folder has one). Returns the report.
+ * Rebuilds a result folder's CSVs and report.html from its records.jsonl, writes each
+ * atomically, and records their sha256 in manifest.json (when the folder has one). The page's
+ * provenance (versions, git state, device) comes from manifest.json, or from `opts.manifest`
+ * where the folder has none yet (the pipeline writes its manifest after the report, since the
+ * manifest hashes the report). Returns the report and the paths written or hashed.
  */
-export async function writeReport(dir: string): Promise<Report & { paths: string[] }> {
+export async function writeReport(
+  dir: string,
+  opts: { manifest?: Readonly<Record<string, unknown>> } = {},
+): Promise<Report & { paths: string[] }> {
   const { header, records } = await readRecords(dir);
   const report = buildReport(header, records);
+  const manifestPath = join(dir, "manifest.json");
+  const text = await Deno.readTextFile(manifestPath).catch(() => null);
+  const manifest = text !== null ? JSON.parse(text) : null;
+  const html = await reportHtml({
+    header,
+    records,
+    leaderboard: report.leaderboard,
+    summary: report.summary,
+    fits: report.fits,
+    stages: report.stages,
+    manifest: manifest ?? opts.manifest ?? null,
+  });
   const sha: Record<string, string> = {};
   for (const name of CSV_FILES) {
     await writeTextAtomic(join(dir, name), report.files[name]);
     sha[name] = await sha256Hex(new TextEncoder().encode(report.files[name]));
   }
+  await writeTextAtomic(join(dir, REPORT_HTML), html);
+  sha[REPORT_HTML] = await sha256Hex(new TextEncoder().encode(html));
   for (const name of ["records.jsonl", "samples.jsonl"]) {
     const bytes = await Deno.readFile(join(dir, name)).catch(() => null);
     if (bytes) sha[name] = await sha256Hex(bytes);
   }
-  const manifestPath = join(dir, "manifest.json");
-  const text = await Deno.readTextFile(manifestPath).catch(() => null);
-  if (text !== null) {
-    const manifest = JSON.parse(text);
+  if (manifest !== null) {
     manifest.outputs_sha256 = sha;
     await writeTextAtomic(manifestPath, JSON.stringify(manifest, null, 2) + "\n");
   }
   return {
     ...report,
-    paths: [...CSV_FILES, "records.jsonl", "samples.jsonl"].map((f) => join(dir, f)),
+    paths: [...CSV_FILES, REPORT_HTML, "records.jsonl", "samples.jsonl"].map((f) => join(dir, f)),
   };
 }

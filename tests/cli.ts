@@ -1,5 +1,8 @@
 // Runs forgetbench's CLI in a child process, as a user would, for the end-to-end tests.
 
+import { equal } from "node:assert/strict";
+import { join } from "node:path";
+
 const ROOT = new URL("..", import.meta.url);
 
 /** Result of one CLI invocation. */
@@ -55,3 +58,23 @@ export const TEXT_PERMISSIONS = [
   "--allow-sys",
   "--allow-run",
 ] as const;
+
+/** The CSVs whose bytes depend only on the records (timings.csv holds wall-clock seconds). */
+const CSVS = ["matrix.csv", "leaderboard.csv", "summary.csv", "stages.csv", "fit.csv"];
+
+async function withoutTimings(dir: string): Promise<string> {
+  return (await Deno.readTextFile(join(dir, "records.jsonl"))).split("\n")
+    .filter((l) => !l.includes('"type":"timing"')).join("\n");
+}
+
+/** The folders' results are the same (CSVs and samples byte for byte; records without timings). */
+export async function sameResults(got: string, want: string, what: string): Promise<void> {
+  for (const f of [...CSVS, "samples.jsonl"]) {
+    equal(
+      await Deno.readTextFile(join(got, f)),
+      await Deno.readTextFile(join(want, f)),
+      `${what}: ${f}`,
+    );
+  }
+  equal(await withoutTimings(got), await withoutTimings(want), `${what}: records.jsonl`);
+}

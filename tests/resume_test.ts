@@ -124,7 +124,7 @@ async function killAndResume(
 
 Deno.test("resume: bench smoke killed at 10 seeded points in every phase", async () => {
   const run = (n: number) => new RegExp(`\\[run ${n}/12\\]`);
-  await killAndResume("smoke", ["smoke"], [
+  await killAndResume("smoke", ["smoke", "--jobs", "1"], [
     { phase: "base pretraining", after: /pretraining/, maxDelayMs: 150, coldCache: true },
     { phase: "base pretrained", after: /base model: step 40/, maxDelayMs: 60, coldCache: true },
     { phase: "the start", after: /forgetbench: recipe/, maxDelayMs: 80 },
@@ -140,7 +140,7 @@ Deno.test("resume: bench smoke killed at 10 seeded points in every phase", async
 
 Deno.test("resume: a three-stage LM recipe killed at 10 seeded points, snapshots between stages", async () => {
   const stage = (run: number, s: number) => new RegExp(`\\[run ${run}/2\\] .* stage ${s} `);
-  await killAndResume("lm", ["tests/recipes/resume_lm.ts"], [
+  await killAndResume("lm", ["tests/recipes/resume_lm.ts", "--jobs", "1"], [
     { phase: "base pretraining", after: /pretraining/, maxDelayMs: 800, coldCache: true },
     { phase: "π0's evaluation", after: /forgetbench: recipe/, maxDelayMs: 400 },
     { phase: "SFT stage 1", after: /base model π0/, maxDelayMs: 500 },
@@ -159,7 +159,7 @@ Deno.test("resume: a resumed run continues from its stage snapshot, not from the
   try {
     const env = { FORGETBENCH_CACHE: join(tmp, "cache") };
     const out = join(tmp, "out");
-    const args = ["bench", "tests/recipes/resume_lm.ts", "--out", out];
+    const args = ["bench", "tests/recipes/resume_lm.ts", "--jobs", "1", "--out", out];
     // Kill once stage 2 of run 1 finished: the snapshot after stage 2 is saved.
     const k = await killedRun(args, { env, after: /\[run 1\/2\] .* stage 2 /, delayMs: 0 });
     ok(k.killed, "the run was killed");
@@ -185,18 +185,32 @@ Deno.test("resume: a different recipe, or a changed one, is refused with one lin
   try {
     const env = { FORGETBENCH_CACHE: join(tmp, "cache") };
     const out = join(tmp, "out");
-    const k = await killedRun(["bench", "smoke", "--out", out], {
+    const k = await killedRun(["bench", "smoke", "--jobs", "1", "--out", out], {
       env,
       after: /\[run 3\/12\]/,
       delayMs: 0,
     });
     ok(k.killed);
-    const other = await cli(["bench", "smoke", "--seeds", "5", "--out", out, "--resume"], { env });
+    const other = await cli([
+      "bench",
+      "smoke",
+      "--jobs",
+      "1",
+      "--seeds",
+      "5",
+      "--out",
+      out,
+      "--resume",
+    ], {
+      env,
+    });
     equal(other.code, 2);
     equal(errorLines(other.stderr).length, 1, other.stderr);
     ok(/differ in seeds/.test(other.stderr), other.stderr);
     // The stopped run is intact: the right command still resumes it.
-    const res = await cli(["bench", "smoke", "--out", out, "--resume", "--quiet"], { env });
+    const res = await cli(["bench", "smoke", "--jobs", "1", "--out", out, "--resume", "--quiet"], {
+      env,
+    });
     equal(res.code, 0, res.stderr);
   } finally {
     await Deno.remove(tmp, { recursive: true });
