@@ -152,7 +152,7 @@ async function forward(
     buf += chunk;
     const lines = buf.split(/\r|\n/);
     buf = lines.pop()!;
-    for (const l of lines.map((x) => x.replace(/\x1b\[K/g, "")).filter((x) => x.trim())) {
+    for (const l of lines.map((x) => x.replaceAll("\x1b[K", "")).filter((x) => x.trim())) {
       last = l;
       say(`[shard ${i}/${n}] ${l}`);
     }

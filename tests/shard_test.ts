@@ -119,3 +119,41 @@ Deno.test("--jobs 2: two shard processes merged equal --jobs 1", async () => {
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("--jobs 2 killed with SIGKILL: the children stop, --resume continues every shard", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fb-jobs-kill-" });
+  try {
+    const env = { FORGETBENCH_CACHE: join(tmp, "cache") };
+    const want = join(tmp, "want"), out = join(tmp, "out");
+    equal(
+      (await cli(["bench", "smoke", "--jobs", "1", "--out", want, "--quiet"], { env })).code,
+      0,
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "main.ts", "bench", "smoke", "--jobs", "2", "--out", out],
+      cwd: new URL("..", import.meta.url),
+      env: { NO_COLOR: "1", ...env },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let seen = "";
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      seen += chunk;
+      if (/\[shard \d\/2\] \[run 2\/6\]/.test(seen)) {
+        child.kill("SIGKILL");
+        break;
+      }
+    }
+    equal((await child.status).signal, "SIGKILL");
+    // The children notice their parent is gone (they poll every 0.5 s) and stop.
+    await new Promise((r) => setTimeout(r, 2000));
+    const ps = new Deno.Command("ps", { args: ["-eo", "args"], stdout: "piped" }).outputSync();
+    ok(!new TextDecoder().decode(ps.stdout).includes(join(out, ".shards")), "no orphaned shard");
+    const res = await cli(["bench", "smoke", "--jobs", "2", "--out", out, "--resume"], { env });
+    equal(res.code, 0, res.stderr);
+    ok(/resuming .*\.shards\/\d: [1-6] of 6 runs finished/.test(res.stderr), res.stderr);
+    await sameResults(out, want, "--jobs 2 killed and resumed");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
