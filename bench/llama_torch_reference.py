@@ -17,6 +17,7 @@ N(0, 0.02) init, float32; 1,016,960 parameters. Steps, timed with bench/llama_st
 
 Run with Debian's interpreter (python3-torch; libopenblas0-pthread makes it use OpenBLAS):
     /usr/bin/python3 bench/llama_torch_reference.py [--threads 1,2] [--profile] [--json FILE]
+        [--only REGEX]   (time only the pieces whose name matches, as llama_step.ts --only)
 Each thread count runs in a fresh process with OMP/OpenBLAS/MKL thread variables set.
 """
 
@@ -24,6 +25,7 @@ import argparse
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -260,6 +262,8 @@ def run_one(threads, a):
             ("profile: SFT forward + backward", B * T, fwd_bwd),
             ("profile: AdamW update only", 0, prof_opt.step),
         ]
+    if a.only:
+        pieces = [p for p in pieces if re.search(a.only, p[0])]
     first_loss = sft_loss(False).item()
     results = []
     for name, tokens_per_call, fn in pieces:
@@ -287,6 +291,7 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=2, help="timed rounds; the best median is reported")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--only", help="time only the pieces whose name matches this regex")
     ap.add_argument("--json", help="write results to this file")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -305,6 +310,7 @@ def main():
         env = dict(os.environ, OMP_NUM_THREADS=str(n), OPENBLAS_NUM_THREADS=str(n), MKL_NUM_THREADS=str(n))
         cmd = [sys.executable, __file__, "--child", str(n), "--warmup", str(a.warmup),
                "--steps", str(a.steps), "--repeat", str(a.repeat)] + (["--profile"] if a.profile else [])
+        cmd += ["--only", a.only] if a.only else []
         out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
         runs.append(json.loads(out.strip().splitlines()[-1]))
 

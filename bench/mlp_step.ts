@@ -5,10 +5,13 @@
  * batch 32 (the default recipe's) and 64.
  *
  *   deno run --allow-read --allow-env bench/mlp_step.ts [--device wasm|webgpu|cpu] [--steps 30]
+ *     [--warmup 5] [--batches 32,64] [--only REGEX] [--json FILE] [--dump FILE]
  *
- * Protocol as bench/train_step.ts: 5 untimed warm-up steps (the first compiles), then --steps
+ * Protocol as bench/train_step.ts: --warmup untimed steps (the first compiles), then --steps
  * timed steps, each from dispatch until the loss and new parameters are read back; median,
- * p10 and p90 in ms.
+ * p10 and p90 in ms (percentiles interpolated as numpy, as the PyTorch scripts). --only times
+ * only the pieces whose name matches; --json writes the figures; --dump writes the SFT batch-32
+ * session's initial weights, inputs and warm-up losses for bench/mlp_torch_reference.py --check.
  */
 import { parseArgs } from "node:util";
 import { parseDevice, startEngine } from "../models/engine.ts";
@@ -21,21 +24,37 @@ const args = parseArgs({
   options: {
     device: { type: "string", default: "wasm" },
     steps: { type: "string", default: "30" },
+    warmup: { type: "string", default: "5" },
+    batches: { type: "string", default: "32,64" },
+    only: { type: "string" },
+    json: { type: "string" },
+    dump: { type: "string" },
   },
 }).values;
 const device = parseDevice(args.device!);
-const steps = Number(args.steps);
+const steps = Number(args.steps), warmup = Number(args.warmup);
+const only = args.only === undefined ? undefined : new RegExp(args.only);
 await startEngine(device);
 
 const config = { inputDim: 785, hidden: [256, 256], classes: 10 };
 
+/** Linear interpolation between closest ranks (numpy's default); same as the PyTorch scripts. */
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  const pos = (s.length - 1) * q, lo = Math.floor(pos), hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
 }
 
-async function time(label: string, step: () => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < 5; i++) await step();
+const results: { name: string; batch: number; median: number; p10: number; p90: number }[] = [];
+
+async function time(
+  label: string,
+  batch: number,
+  step: () => Promise<unknown>,
+): Promise<unknown[]> {
+  if (only && !only.test(label)) return [];
+  const warm: unknown[] = [];
+  for (let i = 0; i < warmup; i++) warm.push(await step());
   const ms: number[] = [];
   for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
@@ -43,9 +62,10 @@ async function time(label: string, step: () => Promise<unknown>): Promise<void> 
     ms.push(performance.now() - t0);
   }
   const f = (v: number) => v.toFixed(1).padStart(7);
-  console.log(
-    `${label.padEnd(34)} ${f(quantile(ms, 0.5))} ${f(quantile(ms, 0.1))} ${f(quantile(ms, 0.9))}`,
-  );
+  const [median, p10, p90] = [quantile(ms, 0.5), quantile(ms, 0.1), quantile(ms, 0.9)];
+  results.push({ name: label, batch, median, p10, p90 });
+  console.log(`${label.padEnd(34)} ${f(median)} ${f(p10)} ${f(p90)}`);
+  return warm;
 }
 
 console.log(
@@ -55,7 +75,7 @@ console.log(
 );
 console.log(`${"step".padEnd(34)}  median     p10     p90  (ms)`);
 const r = rng(1);
-for (const batch of [32, 64]) {
+for (const batch of args.batches!.split(",").map(Number)) {
   const policy = MlpPolicy.init(config, 0), reference = policy.clone();
   const instances: TrainInstance[] = Array.from({ length: batch }, () => ({
     request: {
@@ -68,10 +88,20 @@ for (const batch of [32, 64]) {
   }));
   const session = policy.learner(instances, { reference }).begin({ seed: 0 });
   const idx = instances.map((_, i) => i);
-  await time(
+  const initial = args.dump && batch === 32 ? await policy.weights() : undefined;
+  const warm = await time(
     `SFT step, batch ${batch}`,
+    batch,
     () => session.sft(idx, { labelling: "sft1", beta: 0, lr: 1e-4 }),
   );
+  if (initial && warm.length) {
+    const dump: Record<string, unknown> = {
+      losses: warm.map((w) => (w as { loss: number }).loss),
+      x: instances.flatMap((inst) => [...(inst.request as { x: Float32Array }).x]),
+    };
+    for (const [k, t] of initial) dump[k] = [...t.data];
+    Deno.writeTextFileSync(args.dump!, JSON.stringify(dump));
+  }
   const g = 8, n = batch * g;
   const ro = await session.rollout(idx, g);
   const update = {
@@ -82,11 +112,15 @@ for (const batch of [32, 64]) {
     normalization: "sequence-mean" as const,
     lr: 1e-4,
   };
-  await time(`GRPO step, batch ${batch} × G ${g}`, () => session.pg(ro, update));
+  await time(`GRPO step, batch ${batch} × G ${g}`, batch, () => session.pg(ro, update));
   const x = new Float32Array(batch * 785).map(() => r.next());
-  await time(`forward (logProbs), batch ${batch}`, () => policy.logProbs(x, { batch }));
+  await time(`forward (logProbs), batch ${batch}`, batch, () => policy.logProbs(x, { batch }));
   session.dispose();
   await policy.dispose();
   await reference.dispose();
+}
+if (args.json) {
+  const out = { device, config, optimizer: "AdamW lr 1e-4", warmup, steps, results };
+  Deno.writeTextFileSync(args.json, JSON.stringify(out, null, 2) + "\n");
 }
 Deno.exit(0);
