@@ -118,17 +118,20 @@ function matrixOf(run: RunData, last: Checkpoint): number[][] {
 
 /** One row per checkpoint of the run's last stage. */
 export function leaderboardRows(run: RunData): LeaderboardRow[] {
+  const name = {
+    variant: run.variant,
+    trainer: run.trainer,
+    lr: run.lr,
+    seed: run.seed,
+    order: run.order,
+    tasks: run.tasks.join(">"),
+  };
   if (run.diverged) {
     // One row that says where; no metric of a run that did not finish is reported.
     const [stage, step] = run.diverged.split(":").map(Number);
     const s = run.stages.find((x) => x.stage === stage);
     return [{
-      variant: run.variant,
-      trainer: run.trainer,
-      lr: run.lr,
-      seed: run.seed,
-      order: run.order,
-      tasks: run.tasks.join(">"),
+      ...name,
       steps: Number.isFinite(step) ? step : NaN,
       new_task_acc: NaN,
       avg_accuracy: NaN,
@@ -152,12 +155,7 @@ export function leaderboardRows(run: RunData): LeaderboardRow[] {
     const sequence = !run.joint && R.length === run.tasks.length + 1;
     const kls = [...earlier, c];
     return {
-      variant: run.variant,
-      trainer: run.trainer,
-      lr: run.lr,
-      seed: run.seed,
-      order: run.order,
-      tasks: run.tasks.join(">"),
+      ...name,
       steps: c.step,
       new_task_acc: sequence ? plasticity(R) : meanOf(R[R.length - 1]),
       avg_accuracy: meanOf(R[R.length - 1]),

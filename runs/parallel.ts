@@ -13,7 +13,7 @@ import type { LoadedRecipe } from "./recipes/mod.ts";
 import { mergeShards } from "./shard.ts";
 
 /** The permissions of `deno task bench` (deno.json), given to every child. */
-const PERMISSIONS = [
+export const BENCH_PERMISSIONS = [
   "--allow-read",
   "--allow-write",
   "--allow-env",
@@ -83,7 +83,7 @@ export async function runParallel(
         args: [
           "run",
           "-q",
-          ...PERMISSIONS,
+          ...BENCH_PERMISSIONS,
           main,
           "bench",
           ...o.args,

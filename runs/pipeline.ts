@@ -126,22 +126,55 @@ export async function prepareBase(
   loaded: LoadedRecipe,
   opts: Omit<BenchOptions, "out">,
 ): Promise<{ dir: string | null; cached: boolean }> {
+  const checks = await resolveChecked(loaded, opts);
+  const base = await openBase(checks, opts, (l) => {
+    if (!opts.quiet) console.error(l);
+  });
+  await base.policy.dispose();
+  return { dir: base.dir, cached: base.cached };
+}
+
+/** What resolve and the first checks give: the plan, the scoring context, the memory budgets. */
+interface Checked {
+  readonly plan: Plan;
+  readonly score: ScoreContext;
+  readonly budgets: () => ReturnType<typeof memoryBudgets>;
+  /** Whether the memory model could already be checked in full (else once π0 is open). */
+  readonly checked: boolean;
+}
+
+/**
+ * Resolve (everything a user can get wrong fails here, before any output is touched), consent
+ * for code execution, and the memory model where the architecture and tokenizer are known; else
+ * a lower bound now and the full check in {@link openBase}.
+ */
+async function resolveChecked(
+  loaded: LoadedRecipe,
+  opts: Omit<BenchOptions, "out">,
+): Promise<Checked> {
   const plan = await resolvePlan(loaded.recipe, {
     file: loaded.file,
     data: opts.data,
     cacheDir: opts.cacheDir,
     allowCodeExecution: opts.allowCodeExecution,
   });
-  await codeExecution(
+  const score = await codeExecution(
     [...plan.stageTasks, ...plan.panelTasks].map((t) => t.task),
     { allow: opts.allowCodeExecution ?? false },
   );
   const budgets = () => memoryBudgets({ memory: opts.memory, device: opts.device });
   const checked = checkMemory(plan, { budgets: budgets(), device: opts.device });
+  return { plan, score, budgets, checked };
+}
+
+/** Opens or pretrains π0 (runs/base.ts), then the full memory check (WebGPU's buffer limit too). */
+async function openBase(
+  c: Checked,
+  opts: Omit<BenchOptions, "out">,
+  say: (line: string) => void,
+): Promise<Base> {
+  const { plan } = c;
   const probe = [...plan.stageTasks, ...plan.panelTasks][0];
-  const say = (l: string) => {
-    if (!opts.quiet) console.error(l);
-  };
   const base = await basePolicy(plan, {
     ...opts,
     seed: 0,
@@ -157,13 +190,14 @@ export async function prepareBase(
     onWait: (line) => say(`base model: ${line}`),
   });
   try {
-    if (!checked || opts.device === "webgpu") {
-      checkMemory(plan, { budgets: budgets(), policy: base.policy, device: opts.device });
+    if (!c.checked || opts.device === "webgpu") {
+      checkMemory(plan, { budgets: c.budgets(), policy: base.policy, device: opts.device });
     }
-  } finally {
+  } catch (e) {
     await base.policy.dispose();
+    throw e;
   }
-  return { dir: base.dir, cached: base.cached };
+  return base;
 }
 
 async function runIn(
@@ -172,21 +206,8 @@ async function runIn(
   claim: () => Promise<void>,
 ): Promise<BenchResult> {
   const started = new Date(), t0 = performance.now();
-  // Resolve: everything a user can get wrong fails here, before any output is touched.
-  const plan = await resolvePlan(loaded.recipe, {
-    file: loaded.file,
-    data: opts.data,
-    cacheDir: opts.cacheDir,
-    allowCodeExecution: opts.allowCodeExecution,
-  });
-  const score = await codeExecution(
-    [...plan.stageTasks, ...plan.panelTasks].map((t) => t.task),
-    { allow: opts.allowCodeExecution ?? false },
-  );
-  // The memory model, before any work where the architecture and tokenizer are known; else a
-  // lower bound now and the full check once the checkpoint is open (WebGPU's buffer limit too).
-  const budgets = () => memoryBudgets({ memory: opts.memory, device: opts.device });
-  const checked = checkMemory(plan, { budgets: budgets(), device: opts.device });
+  const checks = await resolveChecked(loaded, opts);
+  const { plan, score } = checks;
   const header: RecipeRecord = {
     type: "recipe",
     forgetbench: FORGETBENCH_VERSION,
@@ -214,30 +235,10 @@ async function runIn(
     return a + v.steps * plan.orders[r.order].length;
   }, 0);
   const prog = progress({ quiet: opts.quiet, totalRuns: mine.length, totalSteps });
-  const probe = [...plan.stageTasks, ...plan.panelTasks][0];
-  const probeRequest = probe.task.request(probe.loaded.splits.test[0], { shots: [] });
   const p = plan.recipe.pretrain;
-  const base = await basePolicy(plan, {
-    ...opts,
-    seed: 0,
-    engine: ENGINE,
-    offline: opts.data?.offline,
-    probe: probeRequest,
-    onStep: (log, total) => {
-      if (log.step === 1) {
-        prog.phase(`base model: pretraining ${total} steps (cached by content hash)`);
-      }
-      if (log.step % 100 === 0 || log.step === total) {
-        prog.phase(`base model: step ${log.step}/${total} loss ${log.loss.toFixed(3)}`);
-      }
-    },
-    onWait: (line) => prog.phase(`base model: ${line}`),
-  });
+  const base = await openBase(checks, opts, (l) => prog.phase(l));
   const measures = measuresOf(plan, base.policy, { score, jobs: opts.jobs ?? 2 });
   try {
-    if (!checked || opts.device === "webgpu") {
-      checkMemory(plan, { budgets: budgets(), policy: base.policy, device: opts.device });
-    }
     prog.phase(
       `forgetbench: recipe '${plan.recipe.id}' (${
         opts.shard
@@ -551,14 +552,16 @@ async function runStage(
       },
       async onCheckpoint(step) {
         const e0 = performance.now();
-        if (await weightsBroken(policy)) throw new Diverged(st.stage, step, "weights not finite");
         let scores: string, kl: number;
         try {
           scores = await evaluateAt(ctx, policy, { run: fields, stage: st.stage, step, order });
           kl = await stageKl(ctx, { policy, start, stage: st, run, fields, step });
         } catch (e) {
-          // A policy gone numerically wild (NaN log-probabilities) fails its KL's checks.
-          if (e instanceof RangeError) throw new Diverged(st.stage, step, e.message);
+          // A policy gone numerically wild fails its KL's checks (NaN log-probabilities) or its
+          // sampling; the weights are copied out to look only then, never on the way.
+          if (e instanceof RangeError || await weightsBroken(policy)) {
+            throw new Diverged(st.stage, step, `weights not finite (${(e as Error).message})`);
+          }
           throw e;
         }
         const why = divergence({ kl }, klMax);

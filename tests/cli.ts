@@ -2,6 +2,7 @@
 
 import { equal } from "node:assert/strict";
 import { join } from "node:path";
+import { BENCH_PERMISSIONS } from "../runs/parallel.ts";
 
 const ROOT = new URL("..", import.meta.url);
 
@@ -17,16 +18,7 @@ export async function cli(
   args: string[],
   opts?: { env?: Record<string, string>; permissions?: readonly string[] },
 ): Promise<CliResult> {
-  const permissions = opts?.permissions ??
-    [
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-net",
-      "--allow-ffi",
-      "--allow-sys",
-      "--allow-run",
-    ];
+  const permissions = opts?.permissions ?? BENCH_PERMISSIONS;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...permissions, "main.ts", ...args],
     cwd: ROOT,
@@ -48,16 +40,8 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** The permissions of the eval and score tasks in deno.json (ONNX Runtime is a native addon). */
-export const TEXT_PERMISSIONS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-net",
-  "--allow-ffi",
-  "--allow-sys",
-  "--allow-run",
-] as const;
+/** The permissions of the eval and score tasks in deno.json: the bench task's. */
+export const TEXT_PERMISSIONS = BENCH_PERMISSIONS;
 
 /** The CSVs whose bytes depend only on the records (timings.csv holds wall-clock seconds). */
 const CSVS = ["matrix.csv", "leaderboard.csv", "summary.csv", "stages.csv", "fit.csv"];

@@ -37,8 +37,9 @@ const run = (args: string[]) =>
 
 const TEXT_ONLY = "mmlu_pro,hellaswag,truthfulqa_mc1,truthfulqa_mc2,humaneval";
 
-async function evalFixtures(s: Setup, out: string) {
-  return await run([
+/** `eval` of the text-only fixtures on the tiny model into `out` (greedy, 24 new tokens). */
+function evalArgs(s: Setup, out: string, o: { maxNew?: string; extra?: string[] } = {}) {
+  return [
     "eval",
     "--model",
     s.model,
@@ -51,11 +52,15 @@ async function evalFixtures(s: Setup, out: string) {
     join(s.dir, "cache"),
     "--allow-code-execution",
     "--max-new-tokens",
-    "24",
-    "--quiet",
+    o.maxNew ?? "24",
+    ...(o.extra ?? []),
     "--out",
     out,
-  ]);
+  ];
+}
+
+async function evalFixtures(s: Setup, out: string) {
+  return await run([...evalArgs(s, out), "--quiet"]);
 }
 
 function lines(text: string): Record<string, unknown>[] {
@@ -436,25 +441,8 @@ Deno.test("score --reference-answers: each new task's published answers score 1 
 
 Deno.test("eval --resume: killed with SIGKILL at 10 seeded points, resumed results are byte-identical", async () => {
   const s = await fixtures();
-  const args = (out: string, maxNew = "24") => [
-    "eval",
-    "--model",
-    s.model,
-    "--tasks",
-    TEXT_ONLY,
-    "--data",
-    s.data,
-    "--offline",
-    "--cache",
-    join(s.dir, "cache"),
-    "--allow-code-execution",
-    "--max-new-tokens",
-    maxNew,
-    "--chunk",
-    "1",
-    "--out",
-    out,
-  ];
+  const args = (out: string, maxNew = "24") =>
+    evalArgs(s, out, { maxNew, extra: ["--chunk", "1"] });
   const want = join(s.dir, "resume-want");
   const ref = await run([...args(want), "--quiet"]);
   equal(ref.code, 0, ref.stderr);
