@@ -88,27 +88,10 @@ export async function sample(
   const V = c.vocab_size, B = prompts.length, temp = opts.temperature ?? 0;
   const topP = opts.topP ?? 1;
   if (B === 0) return { tokens: [], logProbs: [], stopped: [] };
-  if (!(opts.maxTokens >= 1) || !(temp >= 0) || !(topP > 0 && topP <= 1)) {
-    throw new UsageError(
-      `sample: need maxTokens ≥ 1, temperature ≥ 0, 0 < topP ≤ 1 (got ${opts.maxTokens}, ${temp}, ${topP})`,
-    );
-  }
-  prompts.forEach((p, i) => {
-    if (p.length === 0) throw new UsageError(`sample: prompt ${i} is empty`);
-    if (p.some((t) => !Number.isInteger(t) || t < 0 || t >= V)) {
-      throw new UsageError(`sample: prompt ${i} has a token id outside [0, ${V})`);
-    }
-  });
+  checkSampleArguments(prompts, opts);
   const lens = prompts.map((p) => p.length);
   const P = bucket(Math.max(...lens), 16);
   const S = bucket(Math.max(...lens) + opts.maxTokens, 16);
-  if (Math.max(...lens) + opts.maxTokens > c.max_position_embeddings) {
-    throw new UsageError(
-      `sample: prompt + maxTokens = ${
-        Math.max(...lens) + opts.maxTokens
-      } exceeds max_position_embeddings ${c.max_position_embeddings}`,
-    );
-  }
   const key = configKey(opts.config);
   const prefill = program(`prefill:${key}:${S}`, () => prefillProgram(opts.config, S));
   const step = program(`decode:${key}:${S}`, () => decodeProgram(opts.config, S));
@@ -160,8 +143,43 @@ export async function sample(
   return { tokens, logProbs, stopped };
 }
 
-/** Draws one token from float32 logits on the host (float64 arithmetic); returns [id, log π]. */
-function drawToken(
+/**
+ * Throws a UsageError unless maxTokens ≥ 1, temperature ≥ 0, 0 < topP ≤ 1, every prompt is a
+ * non-empty list of ids below vocab_size and prompt + maxTokens fits max_position_embeddings
+ * (the checks of {@link sample}, shared with models/ort_sampling.ts).
+ */
+export function checkSampleArguments(
+  prompts: readonly (readonly number[])[],
+  opts: SampleOptions,
+): void {
+  const c = resolveLlamaConfig(opts.config);
+  const V = c.vocab_size, temp = opts.temperature ?? 0, topP = opts.topP ?? 1;
+  if (!(opts.maxTokens >= 1) || !(temp >= 0) || !(topP > 0 && topP <= 1)) {
+    throw new UsageError(
+      `sample: need maxTokens ≥ 1, temperature ≥ 0, 0 < topP ≤ 1 (got ${opts.maxTokens}, ${temp}, ${topP})`,
+    );
+  }
+  prompts.forEach((p, i) => {
+    if (p.length === 0) throw new UsageError(`sample: prompt ${i} is empty`);
+    if (p.some((t) => !Number.isInteger(t) || t < 0 || t >= V)) {
+      throw new UsageError(`sample: prompt ${i} has a token id outside [0, ${V})`);
+    }
+  });
+  const longest = Math.max(...prompts.map((p) => p.length));
+  if (longest + opts.maxTokens > c.max_position_embeddings) {
+    throw new UsageError(
+      `sample: prompt + maxTokens = ${
+        longest + opts.maxTokens
+      } exceeds max_position_embeddings ${c.max_position_embeddings}`,
+    );
+  }
+}
+
+/**
+ * Draws one token from float32 logits on the host (float64 arithmetic); returns [id, log π].
+ * Shared with models/ort_sampling.ts, so equal logits draw equal tokens on either engine.
+ */
+export function drawToken(
   z: Float32Array,
   o: { temp: number; topP: number; r: ReturnType<typeof rng> },
 ): [number, number] {

@@ -190,8 +190,13 @@ export function transpose(w: Float32Array, rows: number, cols: number): Float32A
 export class GraphBuilder {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
+  /** Every {@link weight} by name (dims and data), whether an initializer or a graph input. */
+  readonly weights = new Map<string, { dims: readonly number[]; data: Float32Array }>();
   private count = 0;
   private consts = new Map<string, string>();
+
+  /** With `weightsAsInputs`, {@link weight} declares graph inputs instead of initializers. */
+  constructor(readonly weightsAsInputs = false) {}
 
   /** Adds one node; returns its output names (`outputs` given, or `n` fresh ones). */
   opN(
@@ -246,9 +251,10 @@ export class GraphBuilder {
     return name;
   }
 
-  /** A named float32 initializer; returns its name. */
+  /** A named float32 initializer (or graph input, see the constructor); returns its name. */
   weight(name: string, dims: readonly number[], data: Float32Array): string {
-    this.initializers.push(floatTensor(name, dims, data));
+    if (!this.weightsAsInputs) this.initializers.push(floatTensor(name, dims, data));
+    this.weights.set(name, { dims, data });
     return name;
   }
 }
@@ -283,14 +289,50 @@ const MASK_MIN = -3.4028234663852886e38;
 export function llamaOnnx(
   weights: LlamaWeights,
   config: LlamaConfig,
-  opts: { inputsEmbeds?: boolean; attentionBias?: boolean } = {},
+  opts: LlamaOnnxOptions = {},
 ): Uint8Array {
+  return llamaGraph(weights, config, opts).bytes();
+}
+
+/** Options of {@link llamaOnnx}. */
+export interface LlamaOnnxOptions {
+  /** Take `inputs_embeds` in place of `input_ids`. */
+  readonly inputsEmbeds?: boolean;
+  /** Add q/k/v biases (default: when the weights have them). */
+  readonly attentionBias?: boolean;
+  /**
+   * Declare the weights as float32 graph inputs (named as the initializers would be, after the
+   * input and past_key_values inputs) instead of initializers: the bytes hold only the graph and
+   * its small constants, and the caller feeds {@link llamaOnnxWeights} on every run, so new
+   * weights need no new session (and no 2 GB protobuf limit applies to them).
+   */
+  readonly weightsAsInputs?: boolean;
+}
+
+/**
+ * The weight tensors of the graph {@link llamaOnnx} builds, by graph name (norms and embeddings
+ * under their HF names, Linear weights transposed to [in, out] under `<hf name>.T`): what a
+ * graph exported with `weightsAsInputs` is fed.
+ */
+export function llamaOnnxWeights(
+  weights: LlamaWeights,
+  config: LlamaConfig,
+  opts: Omit<LlamaOnnxOptions, "weightsAsInputs"> = {},
+): Map<string, { dims: readonly number[]; data: Float32Array }> {
+  return llamaGraph(weights, config, { ...opts, weightsAsInputs: true }).weights;
+}
+
+function llamaGraph(
+  weights: LlamaWeights,
+  config: LlamaConfig,
+  opts: LlamaOnnxOptions,
+): { bytes: () => Uint8Array; weights: GraphBuilder["weights"] } {
   const embedsIn = opts.inputsEmbeds ?? false;
   const c = resolveLlamaConfig(config);
   const shapes = llamaWeightShapes(c);
   const H = c.hidden_size, D = c.head_dim, NH = c.num_attention_heads;
   const KV = c.num_key_value_heads, V = c.vocab_size;
-  const g = new GraphBuilder();
+  const g = new GraphBuilder(opts.weightsAsInputs ?? false);
 
   // q/k/v biases (Qwen2, or Llama with attention_bias) come with the weights.
   const biased = opts.attentionBias ?? hasWeight(weights, "model.layers.0.self_attn.q_proj.bias");
@@ -513,13 +555,20 @@ export function llamaOnnx(
       });
     }
   }
-  return encodeModel({
-    graph: { name: "llama", nodes: g.nodes, initializers: g.initializers, inputs, outputs },
-    irVersion: 8,
-    opset: 17,
-    producerName: "forgetbench",
-    metadata: { architecture: "LlamaForCausalLM" },
-  });
+  if (g.weightsAsInputs) {
+    for (const [name, w] of g.weights) {
+      inputs.push({ name, elemType: DataType.FLOAT, shape: [...w.dims] });
+    }
+  }
+  const bytes = () =>
+    encodeModel({
+      graph: { name: "llama", nodes: g.nodes, initializers: g.initializers, inputs, outputs },
+      irVersion: 8,
+      opset: 17,
+      producerName: "forgetbench",
+      metadata: { architecture: "LlamaForCausalLM" },
+    });
+  return { bytes, weights: g.weights };
 }
 
 /**
