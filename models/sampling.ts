@@ -183,15 +183,22 @@ export function drawToken(
   z: Float32Array,
   o: { temp: number; topP: number; r: ReturnType<typeof rng> },
 ): [number, number] {
-  const t = o.temp > 0 ? o.temp : 1;
+  // Plain loops (no closures or iterator helpers: this runs once per row and token), the same
+  // float64 operations in the same order as ever, so the draws are unchanged.
+  const t = o.temp > 0 ? o.temp : 1, V = z.length;
   let max = -Infinity, best = 0;
-  for (let j = 0; j < z.length; j++) if (z[j] > max) [max, best] = [z[j], j];
+  for (let j = 0; j < V; j++) {
+    if (z[j] > max) {
+      max = z[j];
+      best = j;
+    }
+  }
   let sum = 0;
-  for (let j = 0; j < z.length; j++) sum += Math.exp((z[j] - max) / t);
+  for (let j = 0; j < V; j++) sum += Math.exp((z[j] - max) / t);
   const lse = Math.log(sum);
-  const lp = (j: number) => (z[j] - max) / t - lse;
-  if (o.temp === 0) return [best, lp(best)];
-  const probs = Float64Array.from(z, (_, j) => Math.exp(lp(j)));
+  if (o.temp === 0) return [best, (z[best] - max) / t - lse];
+  const probs = new Float64Array(V);
+  for (let j = 0; j < V; j++) probs[j] = Math.exp((z[j] - max) / t - lse);
   if (o.topP < 1) {
     // Keep the smallest most-probable set whose mass reaches topP (ties by id), zero the rest.
     const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
@@ -200,7 +207,7 @@ export function drawToken(
     for (const j of order.slice(kept)) probs[j] = 0;
   }
   const tok = sampleIndex(probs, o.r);
-  return [tok, lp(tok)];
+  return [tok, (z[tok] - max) / t - lse];
 }
 
 type Cache = { k: np.Array[]; v: np.Array[] };
