@@ -4,7 +4,9 @@
 //   sft:     teacher forcing on prompt → target + stop (the request's first stop string, else
 //            EOS), prompt masked, with β · exact per-token KL(π0‖π) on the same tokens
 //            (docs/metrics.md "Trainers" (SFT+KL));
-//   rollout: G samples per prompt at temperature 1 with a KV cache, seeded per step;
+//   rollout: G samples per prompt at temperature 1 with a KV cache, seeded per step, on the
+//            policy's sampling engine (LlamaPolicy.samplingEngine: onnxruntime for models that
+//            fit, else jax-js); π_old is always the jax-js model's log-probabilities;
 //   pg:      the clipped GRPO loss on those samples (models/llama_losses.ts grpoLoss), π_old the
 //            sampling log-probabilities, β·k3 to π0, filtered instances weighted 0.
 //
@@ -53,7 +55,6 @@ import {
   mergeLora,
 } from "./lora.ts";
 import { initTrainState, makeTrainStep, readScalars, type TrainStep } from "./optim.ts";
-import { sample } from "./sampling.ts";
 import { promptIds, type Tokenizer } from "./tokenizer.ts";
 
 // deno-lint-ignore no-explicit-any -- one cache for the full and the LoRA steps' parameter trees
@@ -310,17 +311,26 @@ export function llamaLearner(
             length: bucket(P + genTokens, 16),
             prompt: bucket(P, 16),
           }, samplingBudget(defaultDevice()));
+          let engine: "jax" | "onnxruntime" = "jax";
           for (let from = 0; from < prompts.length; from += chunk) {
-            const got = await sample(policy.params, prompts.slice(from, from + chunk), {
-              config,
+            const got = await policy.sample(prompts.slice(from, from + chunk), {
               maxTokens: genTokens,
               temperature: 1,
               seed: seedNow,
               rowOffset: from,
               stopWhen: (row, ids) => generationDone(encoded[rowsOf[from + row]], ids, stops),
             });
+            engine = got.engine;
             s.tokens.push(...got.tokens);
             s.logProbs.push(...got.logProbs);
+          }
+          if (engine === "onnxruntime") {
+            // π_old of the clipped ratio is the trained jax-js model's own: onnxruntime's float32
+            // logits differ from jax-js's by rounding (~1e-6), so its log-probabilities are
+            // replaced by one teacher-forced jax-js pass over prompt + completion.
+            const seqs = prompts.map((p, r) => [...p, ...s.tokens[r]]);
+            const lp = await scoreTokens(policy.params, seqs, { config, batchSize: seqs.length });
+            s.logProbs = lp.map((l, r) => l.slice(prompts[r].length));
           }
           const rows = prompts.map((prompt, r) => ({
             prompt,

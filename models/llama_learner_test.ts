@@ -148,3 +148,30 @@ Deno.test(
     await p.dispose();
   },
 );
+
+Deno.test(
+  "rollouts: onnxruntime and jax-js sample the same tokens, π_old from jax-js, reproducible",
+  opts,
+  async () => {
+    const p = await base();
+    const run = async (sampler: "jax" | "onnxruntime") => {
+      const policy = p.clone();
+      policy.sampler = sampler;
+      const session = policy.learner(instances(), { reference: p }).begin({ seed: 4 });
+      const ro = await session.rollout([0, 1, 2, 3], 3);
+      const rows = (ro.internal as { rows: { completion: number[]; logProbs: number[] }[] }).rows;
+      session.dispose();
+      await policy.dispose();
+      return { outputs: ro.outputs, rows };
+    };
+    const [ort, ort2, jax] = [await run("onnxruntime"), await run("onnxruntime"), await run("jax")];
+    deepEqual(ort2, ort, "same seed, byte-identical rollouts");
+    deepEqual(ort.outputs, jax.outputs);
+    ort.rows.forEach((r, k) => {
+      deepEqual(r.completion, jax.rows[k].completion);
+      const d = Math.max(0, ...r.logProbs.map((v, t) => Math.abs(v - jax.rows[k].logProbs[t])));
+      ok(d < 1e-4, `row ${k}: π_old differs by ${d}`);
+    });
+    await p.dispose();
+  },
+);

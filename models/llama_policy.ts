@@ -58,7 +58,8 @@ import type {
   RunOptions,
 } from "./policy.ts";
 import { choicePairs } from "./policy.ts";
-import { sample } from "./sampling.ts";
+import { type GenerationEngine, OrtSampler, resolveEngine } from "./ort_sampling.ts";
+import { sample, type SampleOptions, type Samples } from "./sampling.ts";
 import type { NamedWeights, SafetensorsDtype } from "./safetensors.ts";
 import { loadHfTokenizer, promptIds, type Tokenizer, withChat } from "./tokenizer.ts";
 
@@ -104,6 +105,14 @@ export class LlamaPolicy implements Policy {
     LlamaParams,
     WeakMap<readonly Request[], Map<string, number[][]>>
   >();
+
+  /**
+   * Which sampler generates (evaluation, KL samples, RL rollouts): "jax" (models/sampling.ts on
+   * the jax-js device), "onnxruntime" (models/ort_sampling.ts on the CPU) or "auto" (default; see
+   * {@link samplingEngine}). Either draws the same tokens from equal logits.
+   */
+  sampler: GenerationEngine = "auto";
+  #ort: OrtSampler | null = null;
 
   constructor(
     readonly config: LlamaModelConfig,
@@ -234,6 +243,33 @@ export class LlamaPolicy implements Policy {
     return requests.map((r) => r.continuations.map(() => sums[k++]));
   }
 
+  /**
+   * The engine {@link sample} runs on: {@link sampler}, with "auto" resolved to onnxruntime when
+   * the weights are float32 and fit one ONNX protobuf (models/ort_sampling.ts resolveEngine;
+   * ~5× jax-js's tokens/s on the CPU, bench/llama_step.ts), else jax (half-precision weights
+   * would sample from other logits; larger models are better served by jax-js on a GPU).
+   */
+  samplingEngine(): "jax" | "onnxruntime" {
+    if (this.sampler === "auto" && dtypeOf(this.params) !== np.float32) return "jax";
+    return resolveEngine(this.sampler, this.config);
+  }
+
+  /**
+   * Samples from the live parameters as models/sampling.ts `sample()` does, on
+   * {@link samplingEngine} (which it also reports). onnxruntime reloads the weights whenever
+   * they changed since its last call. Its log-probabilities are onnxruntime's (equal to jax-js's
+   * up to float32 rounding); a loss that needs the trained model's own recomputes them.
+   */
+  async sample(
+    prompts: readonly (readonly number[])[],
+    opts: Omit<SampleOptions, "config">,
+  ): Promise<Samples & { engine: "jax" | "onnxruntime" }> {
+    const engine = this.samplingEngine(), o = { ...opts, config: this.config };
+    if (engine === "jax") return { ...(await sample(this.params, prompts, o)), engine };
+    this.#ort ??= new OrtSampler(this.config);
+    return { ...(await this.#ort.sample(this.params, prompts, o)), engine };
+  }
+
   /** `samples` generations per request (greedy at temperature 0), stop strings cut off. */
   async #generate(requests: readonly GenerateRequest[], opts: RunOptions): Promise<string[][]> {
     const n = opts.samples ?? 1;
@@ -264,8 +300,7 @@ export class LlamaPolicy implements Policy {
     const out: number[][] = [], stops = this.stops;
     for (let s = 0; s < requests.length; s += size) {
       const chunk = requests.slice(s, s + size);
-      const got = await sample(this.params, prompts.slice(s, s + size), {
-        config: this.config,
+      const got = await this.sample(prompts.slice(s, s + size), {
         maxTokens: Math.max(...chunk.map((r) => r.maxTokens)),
         temperature: opts.temperature,
         topP: opts.topP,
@@ -415,6 +450,7 @@ export class LlamaPolicy implements Policy {
     );
     const l = this.lora;
     c.lora = l && { ...l, base: tree.ref(l.base), weights: tree.ref(l.weights) };
+    c.sampler = this.sampler;
     return c;
   }
 
@@ -467,10 +503,11 @@ export class LlamaPolicy implements Policy {
     return Promise.resolve();
   }
 
-  dispose(): Promise<void> {
+  async dispose(): Promise<void> {
     tree.dispose(this.params);
     this.mergeAndUnload();
-    return Promise.resolve();
+    await this.#ort?.release();
+    this.#ort = null;
   }
 }
 
