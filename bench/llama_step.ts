@@ -1,8 +1,10 @@
 // Times the tiny Llama of models/llama.ts (~1.0M parameters) on jax-js: one jitted AdamW step of
 // SFT (32 × 64 tokens), SFT+KL, GRPO (32 sequences × 64 tokens, k3 KL), and KV-cached sampling
-// throughput, for comparison with bench/llama_torch_reference.py (same model and steps).
+// throughput, for comparison with bench/llama_torch_reference.py (same model and steps); and
+// the same sampling on onnxruntime (models/ort_sampling.ts), 1 and 2 threads, each weight mode,
+// with the weight refresh an optimiser update costs timed on its own.
 //
-//   deno run --allow-read --allow-env bench/llama_step.ts [--device wasm|webgpu|cpu]
+//   deno run --allow-read --allow-env --allow-ffi --allow-sys bench/llama_step.ts [--device wasm|webgpu|cpu]
 //     [--threads N] [--warmup 3] [--steps 10] [--repeat 2] [--profile] [--kernels] [--json FILE]
 //     [--only REGEX]   (time only the pieces whose name matches)
 //
@@ -52,6 +54,7 @@ const { blockUntilReady, jit, numpy: np, profiler, tree, valueAndGrad } = await 
 const { parseDevice, startEngine } = await import("../models/engine.ts");
 const L = await import("../models/llama.ts");
 const { sample } = await import("../models/sampling.ts");
+const { OrtSampler } = await import("../models/ort_sampling.ts");
 const Loss = await import("../models/llama_losses.ts");
 const Optim = await import("../models/optim.ts");
 const { rng } = await import("../lib/rng.ts");
@@ -188,6 +191,36 @@ pieces.push({
     if (s.tokens.some((t) => t.length !== NEW)) throw new Error("short sample");
   },
 });
+// The same sampling on onnxruntime: with the weights loaded (as in evaluation), and the weight
+// refresh alone (what each optimiser update adds before the next rollout: copy out of jax-js,
+// and a session rebuild or the transposes, incl. the first run's set-up on one token).
+for (const threads of [1, 2]) {
+  for (const weights of ["initializers", "inputs"] as const) {
+    const ort = new OrtSampler(config, { threads, weights });
+    const tag = `${threads}t, ${weights === "initializers" ? "baked" : "fed"}`;
+    pieces.push({
+      name: `ORT sample (${tag})`,
+      tokens: B * NEW,
+      run: async () => {
+        const s = await ort.sample(params, prompts, {
+          config,
+          maxTokens: NEW,
+          temperature: 1,
+          seed: seed++,
+        });
+        if (s.tokens.some((t) => t.length !== NEW)) throw new Error("short sample");
+      },
+    });
+    pieces.push({
+      name: `ORT refresh (${tag})`,
+      tokens: 0,
+      run: async () => {
+        await ort.refresh(params);
+        await ort.sample(params, prompts.slice(0, 1), { config, maxTokens: 1 });
+      },
+    });
+  }
+}
 // Greedy decoding by recomputing a padded [32, 64] forward for every new token (no cache). Each
 // token costs the same forward, so 8 new tokens per call give the rate at a sixth of the time.
 const fwdJit = jit((p: Params, b: { tokens: Arr }) => L.llamaForward(p, b, { config }));
@@ -285,11 +318,11 @@ console.log(
 );
 console.log(`${warmup} warm-up calls, ${repeat} round(s) of ${steps} timed calls; best median`);
 const f = (v: number) => v.toFixed(1).padStart(8);
-console.log(`${"what".padEnd(42)}   median      p10      p90   tokens/s  round medians (ms)`);
+console.log(`${"what".padEnd(44)}   median      p10      p90   tokens/s  round medians (ms)`);
 for (const { name, tokens, t } of results) {
   const tps = tokens ? (tokens / (t.median / 1000)).toFixed(0).padStart(9) : "        –";
   console.log(
-    `${name.padEnd(42)} ${f(t.median)} ${f(t.p10)} ${f(t.p90)} ${tps}  ${
+    `${name.padEnd(44)} ${f(t.median)} ${f(t.p10)} ${f(t.p90)} ${tps}  ${
       t.rounds.map((x) => x.toFixed(1)).join(" ")
     }`,
   );

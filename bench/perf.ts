@@ -31,7 +31,10 @@
  *   1,016,960 params. SFT step: 32 × 64 tokens, CE on the last 48 of each row, AdamW lr 1e-3.
  *   Sampling: 32 prompts × 16 tokens, 48 new tokens at temperature 1 with a KV cache (prefill,
  *   then one token per step); tokens/s = 32·48 / median. SFT losses were checked equal within
- *   3e-6 over 5 steps from shared weights (README); not re-checked here.
+ *   3e-6 over 5 steps from shared weights (README); not re-checked here. A fifth row times the
+ *   same sampling on onnxruntime-node (models/ort_sampling.ts, 1 intra-op thread, weights baked
+ *   into the session), against the same PyTorch figure; the weight refresh each optimiser update
+ *   adds (copy out of jax-js, session rebuild, first run) is a note under the table.
  *
  * Protocol (the scripts' own, the same numbers passed to both sides): W untimed warm-up calls
  * (the first compiles), then R rounds of S timed calls, each from dispatch until the results are
@@ -114,13 +117,14 @@ async function run(cmd: string, argv: string[], opts: { python?: boolean } = {})
   return text;
 }
 
-const denoRun = (script: string, rest: string[]) =>
+const denoRun = (script: string, rest: string[], perms: string[] = []) =>
   run(Deno.execPath(), [
     "run",
     "-q",
     "--allow-read",
     "--allow-write",
     "--allow-env",
+    ...perms,
     bench(script),
     ...rest,
   ]);
@@ -256,13 +260,17 @@ await figure(
 );
 
 // 3 and 4. The tiny Llama: SFT step and KV-cached sampling, one process per side.
-const LLAMA_ONLY = "^SFT step$|^sample, KV cache";
+const LLAMA_ONLY = "^SFT step$|^sample, KV cache|^ORT (sample|refresh) \\(1t, baked\\)";
 type LlamaPiece = { name: string; tokens: number; median: number; p10: number; p90: number };
 let llamaJax: Promise<LlamaPiece[]> | undefined, llamaTorch: Promise<LlamaPiece[]> | undefined;
 const jaxLlama = () =>
   llamaJax ??= (async () => {
     const f = `${tmp}/llama.json`;
-    await denoRun("llama_step.ts", [...protoArgs(P.llama), "--only", LLAMA_ONLY, "--json", f]);
+    // onnxruntime-node (the ORT sampling row) is a native addon.
+    await denoRun("llama_step.ts", [...protoArgs(P.llama), "--only", LLAMA_ONLY, "--json", f], [
+      "--allow-ffi",
+      "--allow-sys",
+    ]);
     return readJson(f).results.map((r: { name: string; tokens: number; t: Stats }) => ({
       name: r.name,
       tokens: r.tokens,
@@ -305,6 +313,25 @@ await figure(
     protocol: P.llama,
   },
   async () => piece(await jaxLlama(), /^sample, KV cache/, true),
+  async () => piece(await torchLlama(), /^sample, KV cache/, true),
+);
+// The same sampling on onnxruntime (models/ort_sampling.ts, 1 thread, weights baked into the
+// session) against the same PyTorch figure; the refresh after each optimiser update in a note.
+await figure(
+  {
+    step: "the same sampling on onnxruntime (1 thread)",
+    script: "bench/llama_step.ts",
+    protocol: P.llama,
+  },
+  async () => {
+    const all = await jaxLlama(), r = piece(all, /^ORT refresh \(1t, baked\)/, false);
+    notes.push(
+      `onnxruntime weight refresh (per optimiser update, not in its row): ${
+        r.median.toFixed(1)
+      } ms median (p10 ${r.p10.toFixed(1)}, p90 ${r.p90.toFixed(1)})`,
+    );
+    return piece(all, /^ORT sample \(1t, baked\)/, true);
+  },
   async () => piece(await torchLlama(), /^sample, KV cache/, true),
 );
 const loadAfter = Deno.loadavg();
