@@ -538,22 +538,59 @@ export async function scoreKl(
 }
 
 /**
+ * {@link scoreKl} and the second model's {@link scoreTokens} (temperature 1) from one pass: the
+ * KL's forward of Q is the one log Q(seq[t] | seq[<t]) is read from, so an RL rollout gets its
+ * KL column and π_old (Q = the policy) for the price of the KL alone. Borrows both parameter sets.
+ */
+export async function scoreKlAndTokens(
+  pair: readonly [LlamaParams, LlamaParams],
+  seqs: readonly (readonly number[])[],
+  opts: ConfigOption & { batchSize?: number },
+): Promise<{ kl: number[][]; logProbs: number[][] }> {
+  const V = opts.config.vocab_size;
+  const f = program(
+    `kl+lp:${configKey(opts.config)}`,
+    () => (p: LlamaParams, q: LlamaParams, b: TokenBatch) => {
+      const tokens = b.tokens.ref;
+      const lpP = nextTokenLogProbs(p, tree.ref(b), opts);
+      const lpQ = nextTokenLogProbs(q, b, opts);
+      const picked = lpQ.ref.mul(oneHot(tokens, { n: V, dtype: lpQ.dtype })).sum(-1);
+      const kl = np.exp(lpP.ref).mul(lpP.sub(lpQ)).sum(-1);
+      return np.stack([kl, picked]);
+    },
+  );
+  const both = await inBatches(
+    seqs,
+    { size: opts.batchSize ?? 16, config: opts.config, outputs: 2 },
+    async (b) => await f(tree.ref(pair[0]), tree.ref(pair[1]), b),
+  );
+  return { kl: both.slice(0, seqs.length), logProbs: both.slice(seqs.length) };
+}
+
+/**
  * Runs `fn` on padded chunks of `size` rows (fewer where long sequences would exceed the
  * activation budget) and unpacks its [rows, T] result per sequence.
  */
 async function inBatches(
   seqs: readonly (readonly number[])[],
-  opts: { size: number; config: LlamaModelConfig },
+  opts: { size: number; config: LlamaModelConfig; outputs?: number },
   fn: (b: TokenBatch) => Promise<np.Array>,
 ): Promise<number[][]> {
-  const T = bucket(Math.max(1, ...seqs.map((s) => s.length)), 8), out: number[][] = [];
+  // With `outputs` k, fn returns [k, rows, T]: the result is output 0's rows, then output 1's...
+  const T = bucket(Math.max(1, ...seqs.map((s) => s.length)), 8), k = opts.outputs ?? 1;
+  const out: number[][][] = Array.from({ length: k }, () => []);
   const size = rowsWithin(opts.config, T, opts.size);
   for (let s = 0; s < seqs.length; s += size) {
     const chunk = seqs.slice(s, s + size);
     const d = await (await fn(padBatch(chunk, { length: T, rows: size }))).data();
-    chunk.forEach((q, i) => out.push(Array.from(d.subarray(i * T, i * T + q.length))));
+    for (let o = 0; o < k; o++) {
+      chunk.forEach((q, i) => {
+        const at = (o * size + i) * T;
+        out[o].push(Array.from(d.subarray(at, at + q.length)));
+      });
+    }
   }
-  return out;
+  return out.flat();
 }
 
 /**

@@ -30,7 +30,7 @@ import type {
   Target,
   TrainInstance,
 } from "./learner.ts";
-import { bucket, type LlamaParams, scoreKl, scoreTokens } from "./llama.ts";
+import { bucket, type LlamaParams, scoreKlAndTokens, scoreTokens } from "./llama.ts";
 import { samplingBudget, samplingRows } from "./memory.ts";
 import {
   type Example,
@@ -324,32 +324,36 @@ export function llamaLearner(
             s.tokens.push(...got.tokens);
             s.logProbs.push(...got.logProbs);
           }
-          if (engine === "onnxruntime") {
-            // π_old of the clipped ratio is the trained jax-js model's own: onnxruntime's float32
-            // logits differ from jax-js's by rounding (~1e-6), so its log-probabilities are
-            // replaced by one teacher-forced jax-js pass over prompt + completion.
-            const seqs = prompts.map((p, r) => [...p, ...s.tokens[r]]);
-            const lp = await scoreTokens(policy.params, seqs, { config, batchSize: seqs.length });
-            s.logProbs = lp.map((l, r) => l.slice(prompts[r].length));
+          // π_old of the clipped ratio is the trained jax-js model's own: onnxruntime's float32
+          // logits differ from jax-js's by rounding (~1e-6), so its log-probabilities are
+          // replaced by a teacher-forced jax-js pass over prompt + completion (with a reference,
+          // the policy's forward of the KL pass, at no extra cost).
+          const seqs = prompts.map((p, r) => [...p, ...s.tokens[r]]);
+          const fromJax = (lp: number[][]) => {
+            if (engine === "onnxruntime") {
+              s.logProbs = lp.map((l, r) => l.slice(prompts[r].length));
+            }
+          };
+          let kl = NaN;
+          if (ref) {
+            const both = await scoreKlAndTokens([ref, policy.params], seqs, {
+              config,
+              batchSize: seqs.length,
+            });
+            fromJax(both.logProbs);
+            let sum = 0;
+            prompts.forEach((p, k) => {
+              for (let t = p.length; t < seqs[k].length; t++) sum += both.kl[k][t];
+            });
+            kl = sum / prompts.length;
+          } else if (engine === "onnxruntime") {
+            fromJax(await scoreTokens(policy.params, seqs, { config, batchSize: seqs.length }));
           }
           const rows = prompts.map((prompt, r) => ({
             prompt,
             completion: s.tokens[r],
             logProbs: s.logProbs[r],
           }));
-          let kl = NaN;
-          if (ref) {
-            const seqs = rows.map((r) => [...r.prompt, ...r.completion]);
-            const perToken = await scoreKl([ref, policy.params], seqs, {
-              config,
-              batchSize: seqs.length,
-            });
-            let sum = 0;
-            rows.forEach((r, k) => {
-              for (let t = r.prompt.length; t < seqs[k].length; t++) sum += perToken[k][t];
-            });
-            kl = sum / rows.length;
-          }
           const outputs = idx.map((i, k) =>
             s.tokens.slice(k * g, (k + 1) * g).map((t) =>
               cutAtStop(tok.decode(t), encoded[i].until)

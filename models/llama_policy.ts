@@ -246,7 +246,7 @@ export class LlamaPolicy implements Policy {
   /**
    * The engine {@link sample} runs on: {@link sampler}, with "auto" resolved to onnxruntime when
    * the weights are float32 and fit one ONNX protobuf (models/ort_sampling.ts resolveEngine;
-   * ~5× jax-js's tokens/s on the CPU, bench/llama_step.ts), else jax (half-precision weights
+   * ~9× jax-js's tokens/s on the CPU, bench/llama_step.ts), else jax (half-precision weights
    * would sample from other logits; larger models are better served by jax-js on a GPU).
    */
   samplingEngine(): "jax" | "onnxruntime" {

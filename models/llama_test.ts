@@ -18,6 +18,7 @@ import {
   padBatch,
   paramsFromWeights,
   scoreKl,
+  scoreKlAndTokens,
   scoreTokens,
   tokenLogProbs,
 } from "./llama.ts";
@@ -246,3 +247,25 @@ Deno.test("initLlama: HF names and shapes, deterministic per seed, N(0, 0.02²)"
   notDeepEqual(await other["model.embed_tokens.weight"].ref.data(), e0);
   tree.dispose([p, again, other]);
 });
+
+Deno.test(
+  "scoreKlAndTokens: scoreKl and the second model's scoreTokens in one pass",
+  opts,
+  async () => {
+    await startEngine("wasm");
+    const p = paramsFromWeights(randomLlamaWeights(GQA, 1), { config: GQA });
+    const q = paramsFromWeights(randomLlamaWeights(GQA, 2), { config: GQA });
+    // 21 sequences in chunks of 8: the last chunk is padded with empty rows.
+    const seqs = Array.from({ length: 21 }, (_, i) => tokens(3 + (i % 9), 50 + i));
+    const o = { config: GQA, batchSize: 8 };
+    const both = await scoreKlAndTokens([p, q], seqs, o);
+    const kl = await scoreKl([p, q], seqs, o), lp = await scoreTokens(q, seqs, o);
+    seqs.forEach((s, i) => {
+      equal(both.kl[i].length, s.length);
+      equal(both.logProbs[i].length, s.length);
+      ok(maxDiff(both.kl[i], kl[i]) < 1e-6, `kl row ${i}`);
+      ok(maxDiff(both.logProbs[i], lp[i]) < 1e-6, `log-prob row ${i}`);
+    });
+    tree.dispose([p, q]);
+  },
+);

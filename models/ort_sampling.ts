@@ -48,8 +48,9 @@ const PROTOBUF_LIMIT = 2 ** 31 - 1;
  * The engine `auto` stands for: onnxruntime when the model's float32 weights fit in one ONNX
  * protobuf (under 2 GiB, with 64 MiB left for the graph), so that either weight mode can export
  * it, else jax (the jax-js sampler of models/sampling.ts). On the bench model onnxruntime
- * samples ~5× faster than jax-js on the CPU (bench/llama_step.ts); large models, which would
- * not fit, are the ones a GPU device runs better under jax-js anyway.
+ * samples ~9× faster than jax-js on wasm (bench/llama_step.ts: 14k vs 1.5k tokens/s, one
+ * thread); large models, which would not fit, are the ones a GPU device runs better under
+ * jax-js anyway.
  */
 export function resolveEngine(
   engine: GenerationEngine,
