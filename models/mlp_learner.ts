@@ -2,15 +2,20 @@
 // indices; π0 is the learner's reference policy, whose log-probabilities on the training inputs
 // are computed once; KL(π0‖π) is exact over the classes (evals/kl.ts).
 
-import { numpy as np, tree } from "@jax-js/jax";
 import { ValidationError } from "../lib/errors.ts";
 import { hashString, rng, sampleIndex } from "../lib/rng.ts";
 import { meanKL } from "../evals/kl.ts";
 import type { LearnerOptions, Rollouts, Session, TrainInstance } from "./learner.ts";
 import type { Learner } from "./learner.ts";
-import { matrix, pgStep, softStep } from "./mlp.ts";
+import {
+  adamScalars,
+  logSoftmaxRows,
+  MlpEngine,
+  pgGrad,
+  softGrad,
+  type StackedState,
+} from "./mlp_engine.ts";
 import { asMlp, type MlpPolicy, stackInputs } from "./mlp_policy.ts";
-import { initTrainState, type TrainState } from "./optim.ts";
 import type { ClassifyRequest } from "./policy.ts";
 
 /** The labelling every classify instance has besides its task's: the KL-minimal correct policy. */
@@ -108,10 +113,31 @@ export function mlpLearner(
     reward: (i, y) => instances[i].reward!(y),
     batches: opts.batches,
     begin({ seed }): Session<number> {
-      let state: TrainState<typeof policy.params> = initTrainState(policy.params);
-      const take = (s: typeof state) => {
-        state = s;
-        policy.params = s.params;
+      const P = policy.params.length;
+      let state: StackedState = {
+        params: policy.params,
+        m: new Float32Array(P),
+        v: new Float32Array(P),
+      };
+      let t = 0;
+      const engine = MlpEngine.for(policy.config);
+      /** One AdamW step on the inputs `xs` from the loss's gradient at the logits. */
+      const step = async (
+        xs: Float32Array,
+        lr: number,
+        grad: (lp: Float64Array) => { loss: number; dlogits: Float32Array },
+      ) => {
+        const e = await engine;
+        const act = await e.forward(state.params, xs, { members: 1, keep: true });
+        const lp = logSoftmaxRows(act.logits, c);
+        const { loss, dlogits } = grad(lp);
+        const k = adamScalars(++t, lr);
+        state = await e.update(state, act, dlogits, {
+          stepSize: new Float32Array([k.stepSize]),
+          bc2Sqrt: new Float32Array([k.bc2Sqrt]),
+        });
+        policy.params = state.params;
+        return { loss, lp: Float32Array.from(lp) };
       };
       const sampler = rng(seed, 0x5a3b1e);
       const targets = new Map<string, Float32Array>();
@@ -127,15 +153,13 @@ export function mlpLearner(
             targets.set(labelling, q);
           }
           const lpRef = ref ? gather(lpAll, idx, c) : new Float32Array(idx.length * c);
-          const r = await softStep().step(state, {
-            x: matrix(gather(x, idx, dim), dim),
-            q: matrix(gather(q, idx, c), c),
-            lp0: matrix(lpRef, c),
-            beta: np.array(beta),
-          }, { lr });
-          take(r.state);
-          const lp = (await r.aux.data()) as Float32Array;
-          return { loss: r.loss, kl: klOf(lpRef, lp) };
+          const qb = gather(q, idx, c);
+          const r = await step(
+            gather(x, idx, dim),
+            lr,
+            (lp) => softGrad(lp, { q: qb, lp0: lpRef, beta, classes: c }),
+          );
+          return { loss: r.loss, kl: klOf(lpRef, r.lp) };
         },
         async rollout(idx, g): Promise<Rollouts<number>> {
           const xs = gather(x, idx, dim);
@@ -160,32 +184,25 @@ export function mlpLearner(
         async pg(ro, u) {
           if (u.beta > 0 && !ref) throw new ValidationError("pg", "β > 0 needs a reference policy");
           const s = ro.internal as MlpRolloutState;
-          const group = ro.outputs[0]?.length ?? 0, n = u.adv.length / group;
-          const act = new Float32Array(s.actions.length * c);
-          s.actions.forEach((y, k) => (act[k * c + y] = 1));
+          const group = ro.outputs[0]?.length ?? 0;
           let kept = 0;
           for (const w of u.mask) kept += w;
-          const r = await pgStep().step(state, {
-            x: matrix(s.x, dim),
-            a: {
-              act: np.array(act).reshape([n, group, c]),
-              adv: matrix(u.adv, group),
-              lpOld: matrix(s.lpOld, group),
-              lpRef: matrix(s.lpRef, group),
-              mask: matrix(u.mask, group),
-              lo: np.array(1 - u.clip),
-              hi: np.array(1 + u.clip),
-              beta: np.array(u.beta),
-              invCount: np.array(1 / Math.max(kept, 1)),
-            },
-          }, { lr: u.lr });
-          take(r.state);
-          r.aux.dispose();
+          const r = await step(s.x, u.lr, (lp) =>
+            pgGrad(lp, {
+              actions: s.actions,
+              adv: u.adv,
+              lpOld: s.lpOld,
+              lpRef: s.lpRef,
+              mask: u.mask,
+              clip: u.clip,
+              beta: u.beta,
+              invCount: 1 / Math.max(kept, 1),
+              classes: c,
+              group,
+            }));
           return { loss: r.loss };
         },
-        dispose() {
-          tree.dispose([state.m, state.v]);
-        },
+        dispose() {},
       };
     },
   };

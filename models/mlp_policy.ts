@@ -1,19 +1,21 @@
 // The MLP classifier (models/mlp.ts) as a Policy: classify requests answered by the argmax label,
 // exact KL over the classes (docs/metrics.md "KL", classifier), a Learner for the trainers
 // (models/mlp_learner.ts), and a folder layout of its own (config.json + model.safetensors).
+// Parameters live on the host as one flat float32 vector (models/mlp_engine.ts's layout), run by
+// onnxruntime; a step replaces the vector, never writes into it, so clones may share it.
 
-import { numpy as np, tree } from "@jax-js/jax";
 import { writeBytesAtomic, writeTextAtomic } from "../lib/atomic.ts";
 import { ValidationError } from "../lib/errors.ts";
 import { meanKL } from "../evals/kl.ts";
 import type { Learner, LearnerOptions, Target, TrainInstance } from "./learner.ts";
-import { initMlp, type MlpConfig, mlpLogProbs, type MlpParams } from "./mlp.ts";
+import { initMlp, type MlpConfig } from "./mlp.ts";
+import { layoutOf, logSoftmaxRows, MlpEngine } from "./mlp_engine.ts";
 import { mlpLearner } from "./mlp_learner.ts";
 import type { ClassifyRequest, KlResult, Output, Policy, Request } from "./policy.ts";
 import { decodeSafetensors, encodeSafetensors, type NamedWeights } from "./safetensors.ts";
 
-/** Rows per forward pass when answering requests (fixed, so jit compiles one program). */
-const EVAL_BATCH = 500;
+/** Rows per forward pass when answering requests. */
+const EVAL_BATCH = 512;
 
 /** config.json's model_type for an MLP folder. */
 const MODEL_TYPE = "forgetbench_mlp";
@@ -55,23 +57,46 @@ export function stackInputs(requests: readonly ClassifyRequest[], dim: number): 
 export class MlpPolicy implements Policy {
   readonly family = "mlp";
   readonly kinds = ["classify"] as const;
-  /** The live parameters (borrowed by callers; learners' sessions replace them). */
-  params: MlpParams;
+  /**
+   * The live parameters, flat in models/mlp_engine.ts's layout (w0, b0, w1, …); never written
+   * in place (learners' sessions replace the vector), so callers may keep a reference.
+   */
+  params: Float32Array;
   /** Log-probabilities per parameter set and request list (a step replaces the parameters). */
-  readonly #memo = new WeakMap<MlpParams, WeakMap<readonly Request[], Promise<Float32Array>>>();
+  readonly #memo = new WeakMap<Float32Array, WeakMap<readonly Request[], Promise<Float32Array>>>();
 
-  constructor(readonly config: MlpConfig, params: MlpParams, readonly id: string) {
+  constructor(readonly config: MlpConfig, params: Float32Array, readonly id: string) {
+    const want = layoutOf(config).total;
+    if (params.length !== want) {
+      throw new RangeError(`mlp: ${params.length} parameters, the shape needs ${want}`);
+    }
     this.params = params;
   }
 
-  /** A freshly initialised policy (He initialisation from `seed`). */
+  /** A freshly initialised policy (He initialisation from `seed`, models/mlp.ts's initMlp). */
   static init(config: MlpConfig, seed: number): MlpPolicy {
-    return new MlpPolicy(config, initMlp(config, seed), `initialised from seed ${seed}`);
+    const p = initMlp(config, seed), lay = layoutOf(config);
+    const flat = new Float32Array(lay.total);
+    lay.layers.forEach((ly, l) => {
+      flat.set(p.w[l].dataSync() as Float32Array, ly.w);
+      flat.set(p.b[l].dataSync() as Float32Array, ly.b);
+    });
+    return new MlpPolicy(config, flat, `initialised from seed ${seed}`);
   }
 
   /** Log-probabilities (n × classes, row-major) of n inputs. */
-  logProbs(x: Float32Array, opts: { batch?: number } = {}): Promise<Float32Array> {
-    return mlpLogProbs(this.params, x, { config: this.config, batch: opts.batch ?? EVAL_BATCH });
+  async logProbs(x: Float32Array, opts: { batch?: number } = {}): Promise<Float32Array> {
+    const d = this.config.inputDim, c = this.config.classes, n = x.length / d;
+    const batch = opts.batch ?? EVAL_BATCH, engine = await MlpEngine.for(this.config);
+    const out = new Float32Array(n * c);
+    for (let s = 0; s < n; s += batch) {
+      const e = Math.min(n, s + batch);
+      const { logits } = await engine.forward(this.params, x.subarray(s * d, e * d), {
+        members: 1,
+      });
+      out.set(logSoftmaxRows(logits, c), s * c);
+    }
+    return out;
   }
 
   /**
@@ -111,18 +136,18 @@ export class MlpPolicy implements Policy {
   }
 
   clone(): MlpPolicy {
-    return new MlpPolicy(this.config, tree.ref(this.params), this.id);
+    return new MlpPolicy(this.config, this.params, this.id);
   }
 
   /** Copies the weights out by name (`w0`, `b0`, …). */
-  async weights(): Promise<NamedWeights> {
+  weights(): Promise<NamedWeights> {
     const out: NamedWeights = new Map();
-    for (const [k, list] of [["w", this.params.w], ["b", this.params.b]] as const) {
-      for (const [l, a] of list.entries()) {
-        out.set(`${k}${l}`, { shape: [...a.shape], data: (await a.ref.data()) as Float32Array });
-      }
+    for (const [l, ly] of layoutOf(this.config).layers.entries()) {
+      const w = this.params.slice(ly.w, ly.w + ly.fanIn * ly.fanOut);
+      out.set(`w${l}`, { shape: [ly.fanIn, ly.fanOut], data: w });
+      out.set(`b${l}`, { shape: [ly.fanOut], data: this.params.slice(ly.b, ly.b + ly.fanOut) });
     }
-    return out;
+    return Promise.resolve(out);
   }
 
   snapshot(): Promise<NamedWeights> {
@@ -130,19 +155,7 @@ export class MlpPolicy implements Policy {
   }
 
   restore(weights: NamedWeights, where: string): Promise<void> {
-    const take = (name: string, like: np.Array) => {
-      const t = weights.get(name);
-      if (!t || t.shape.join() !== like.shape.join()) {
-        throw new ValidationError(where, `tensor '${name}' must have shape [${like.shape}]`);
-      }
-      return np.array(t.data as Float32Array<ArrayBuffer>).reshape([...like.shape]);
-    };
-    const next: MlpParams = {
-      w: this.params.w.map((a, l) => take(`w${l}`, a)),
-      b: this.params.b.map((a, l) => take(`b${l}`, a)),
-    };
-    tree.dispose(this.params);
-    this.params = next;
+    this.params = flatten(this.config, weights, where);
     return Promise.resolve();
   }
 
@@ -161,9 +174,28 @@ export class MlpPolicy implements Policy {
   }
 
   dispose(): Promise<void> {
-    tree.dispose(this.params);
     return Promise.resolve();
   }
+}
+
+/** Named weights (`w0`, `b0`, …) as a flat parameter vector; a missing or misshapen one names `where`. */
+function flatten(config: MlpConfig, weights: NamedWeights, where: string): Float32Array {
+  const lay = layoutOf(config), flat = new Float32Array(lay.total);
+  for (const [l, ly] of lay.layers.entries()) {
+    for (
+      const [name, shape, at] of [
+        [`w${l}`, [ly.fanIn, ly.fanOut], ly.w],
+        [`b${l}`, [ly.fanOut], ly.b],
+      ] as const
+    ) {
+      const t = weights.get(name);
+      if (!t || t.shape.join() !== shape.join()) {
+        throw new ValidationError(where, `tensor '${name}' must have shape [${shape}]`);
+      }
+      flat.set(t.data, at);
+    }
+  }
+  return flat;
 }
 
 /** `p` as an MLP, or a one-line error naming what needed one. */
@@ -200,21 +232,5 @@ export async function loadMlp(dir: string): Promise<MlpPolicy> {
     throw new ValidationError(stPath, `cannot read (${(e as Error).message})`);
   }
   const { weights } = decodeSafetensors(bytes, stPath);
-  const sizes = [config.inputDim, ...config.hidden, config.classes];
-  const get = (name: string, shape: number[]) => {
-    const t = weights.get(name);
-    if (!t || t.shape.join() !== shape.join()) {
-      throw new ValidationError(stPath, `tensor '${name}' must have shape [${shape}]`);
-    }
-    return t.data;
-  };
-  const layers = sizes.length - 1;
-  const w = Array.from({ length: layers }, (_, l) => get(`w${l}`, [sizes[l], sizes[l + 1]]));
-  const b = Array.from({ length: layers }, (_, l) => get(`b${l}`, [sizes[l + 1]]));
-  const arr = (d: Float32Array, shape: number[]) =>
-    np.array(d as Float32Array<ArrayBuffer>).reshape(shape);
-  return new MlpPolicy(config, {
-    w: w.map((d, l) => arr(d, [sizes[l], sizes[l + 1]])),
-    b: b.map((d, l) => arr(d, [sizes[l + 1]])),
-  }, dir);
+  return new MlpPolicy(config, flatten(config, weights, stPath), dir);
 }

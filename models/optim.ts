@@ -87,7 +87,7 @@ type Scalars = { stepSize: np.Array; bc2Sqrt: np.Array; keep: np.Array };
  * program. The fused step and the apply half of accumulation share it, so both trace the same
  * operations. Consumes its arguments.
  */
-function adamwUpdate<P extends JsTree<np.Array>>(
+export function adamwUpdate<P extends JsTree<np.Array>>(
   state: { p: P; m: P; v: P; g0: P; s: Scalars },
   opts: { b1: number; b2: number; eps: number; wd: number; clip: number | undefined },
 ): { params: P; m: P; v: P; gradNorm: np.Array } {
