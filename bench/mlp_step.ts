@@ -1,11 +1,13 @@
 /**
  * Times the ParityMNIST MLP's train steps through the production code (models/mlp_learner.ts
- * sessions over models/mlp.ts and the AdamW of models/optim.ts): one SFT step of the soft-target
+ * sessions on the onnxruntime engine of models/mlp_engine.ts): one SFT step of the soft-target
  * loss and one clipped policy-gradient step (GRPO, G = 8 samples per input) on fixed rollouts, at
- * batch 32 (the default recipe's) and 64.
+ * batch 32 (the default recipe's) and 64; and one SFT step of R runs stacked as one program
+ * (`--groups`, each run its own weights, batch, learning rate and AdamW state), whose throughput
+ * per run is the group step's time / R.
  *
- *   deno run --allow-read --allow-env bench/mlp_step.ts [--device wasm|webgpu|cpu] [--steps 30]
- *     [--warmup 5] [--batches 32,64] [--only REGEX] [--json FILE] [--dump FILE]
+ *   deno run --allow-read --allow-env --allow-ffi --allow-sys bench/mlp_step.ts [--steps 30]
+ *     [--warmup 5] [--batches 32,64] [--groups 9,36,72] [--only REGEX] [--json FILE] [--dump FILE]
  *
  * Protocol as bench/train_step.ts: --warmup untimed steps (the first compiles), then --steps
  * timed steps, each from dispatch until the loss and new parameters are read back; median,
@@ -17,6 +19,13 @@ import { parseArgs } from "node:util";
 import { parseDevice, startEngine } from "../models/engine.ts";
 import type { TrainInstance } from "../models/learner.ts";
 import { MlpPolicy } from "../models/mlp_policy.ts";
+import {
+  adamScalars,
+  logSoftmaxRows,
+  MlpEngine,
+  softGrad,
+  type StackedState,
+} from "../models/mlp_engine.ts";
 import { rng } from "../lib/rng.ts";
 
 const args = parseArgs({
@@ -26,6 +35,7 @@ const args = parseArgs({
     steps: { type: "string", default: "30" },
     warmup: { type: "string", default: "5" },
     batches: { type: "string", default: "32,64" },
+    groups: { type: "string", default: "9,36,72" },
     only: { type: "string" },
     json: { type: "string" },
     dump: { type: "string" },
@@ -45,7 +55,14 @@ function quantile(xs: number[], q: number): number {
   return s[lo] + (s[hi] - s[lo]) * (pos - lo);
 }
 
-const results: { name: string; batch: number; median: number; p10: number; p90: number }[] = [];
+const results: {
+  name: string;
+  batch: number;
+  members?: number;
+  median: number;
+  p10: number;
+  p90: number;
+}[] = [];
 
 async function time(
   label: string,
@@ -118,6 +135,44 @@ for (const batch of args.batches!.split(",").map(Number)) {
   session.dispose();
   await policy.dispose();
   await reference.dispose();
+}
+// Groups: R runs' SFT steps as one stacked program, each member with its own data, targets,
+// learning rate and AdamW state (what a group session does per step: one forward, the losses'
+// gradients on the host, one backward + AdamW).
+const engine = await MlpEngine.for(config);
+for (const R of args.groups!.split(",").filter((g) => g !== "").map(Number)) {
+  const label = `SFT group step, ${R} runs × batch 32`;
+  if (only && !only.test(label)) continue;
+  const B = 32, P = engine.layout.total, c = 10;
+  const params = new Float32Array(R * P);
+  for (let m = 0; m < R; m++) params.set(MlpPolicy.init(config, m).params, m * P);
+  let state: StackedState = { params, m: new Float32Array(R * P), v: new Float32Array(R * P) };
+  const x = Float32Array.from({ length: R * B * 785 }, () => r.next());
+  const q = new Float32Array(B * c);
+  for (let i = 0; i < B; i++) q[i * c + (i % c)] = 1;
+  const lp0 = new Float32Array(B * c).fill(Math.log(0.1));
+  const lrs = Array.from({ length: R }, (_, m) => [1e-4, 3e-4, 1e-3][m % 3]);
+  let t = 0;
+  await time(label, B, async () => {
+    t++;
+    const act = await engine.forward(state.params, x, { members: R, keep: true });
+    const dl = new Float32Array(act.logits.length);
+    for (let m = 0; m < R; m++) {
+      const lp = logSoftmaxRows(act.logits.subarray(m * B * c, (m + 1) * B * c), c);
+      dl.set(softGrad(lp, { q, lp0, beta: 0, classes: c }).dlogits, m * B * c);
+    }
+    const ks = lrs.map((lr) => adamScalars(t, lr));
+    state = await engine.update(state, act, dl, {
+      stepSize: Float32Array.from(ks, (k) => k.stepSize),
+      bc2Sqrt: Float32Array.from(ks, (k) => k.bc2Sqrt),
+    });
+  });
+  const g = results[results.length - 1];
+  g.members = R;
+  console.log(
+    `${"  per run in the group".padEnd(34)} ${(g.median / R).toFixed(2).padStart(7)} ms, ` +
+      `${Math.round((R * B * 1000) / g.median)} examples/s summed`,
+  );
 }
 if (args.json) {
   const out = { device, config, optimizer: "AdamW lr 1e-4", warmup, steps, results };

@@ -15,7 +15,7 @@ import type { StepLog } from "../trainers/types.ts";
 import type { Plan } from "./resolve.ts";
 
 /** Bump when anything below changes the pretrained weights of the same recipe. */
-const BASE_CODE_VERSION = "base/3";
+const BASE_CODE_VERSION = "base/4"; // 4: the MLP trains on onnxruntime (models/mlp_engine.ts)
 
 /** π0 and where it came from. */
 export interface Base {

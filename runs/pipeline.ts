@@ -41,8 +41,12 @@ import type { LoadedRecipe } from "./recipes/mod.ts";
 import { planStages, type Stage } from "./stages.ts";
 import { inShard, type Shard, type ShardInfo } from "./shard.ts";
 
-/** The training engine every in-process family runs on (recorded in the manifest). */
-const ENGINE = "@jax-js/jax@0.1.25";
+/**
+ * The engines of the in-process families (recorded in the manifest, part of the base cache key):
+ * the Llama trains on jax-js and samples rollouts on onnxruntime (models/ort_sampling.ts); the
+ * MLP trains and answers on onnxruntime (models/mlp_engine.ts).
+ */
+const ENGINE = "@jax-js/jax@0.1.25 + onnxruntime-node@1.30.0";
 
 /** Where and how to run a recipe. */
 export interface BenchOptions {
