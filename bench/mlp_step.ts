@@ -20,11 +20,11 @@ import { parseDevice, startEngine } from "../models/engine.ts";
 import type { TrainInstance } from "../models/learner.ts";
 import { MlpPolicy } from "../models/mlp_policy.ts";
 import {
+  AdamArena,
   adamScalars,
   logSoftmaxRows,
   MlpEngine,
   softGrad,
-  type StackedState,
 } from "../models/mlp_engine.ts";
 import { rng } from "../lib/rng.ts";
 
@@ -144,9 +144,8 @@ for (const R of args.groups!.split(",").filter((g) => g !== "").map(Number)) {
   const label = `SFT group step, ${R} runs × batch 32`;
   if (only && !only.test(label)) continue;
   const B = 32, P = engine.layout.total, c = 10;
-  const params = new Float32Array(R * P);
-  for (let m = 0; m < R; m++) params.set(MlpPolicy.init(config, m).params, m * P);
-  let state: StackedState = { params, m: new Float32Array(R * P), v: new Float32Array(R * P) };
+  const state = new AdamArena(R, P);
+  for (let m = 0; m < R; m++) state.params.set(MlpPolicy.init(config, m).params, m * P);
   const x = Float32Array.from({ length: R * B * 785 }, () => r.next());
   const q = new Float32Array(B * c);
   for (let i = 0; i < B; i++) q[i * c + (i % c)] = 1;
@@ -162,9 +161,9 @@ for (const R of args.groups!.split(",").filter((g) => g !== "").map(Number)) {
       dl.set(softGrad(lp, { q, lp0, beta: 0, classes: c }).dlogits, m * B * c);
     }
     const ks = lrs.map((lr) => adamScalars(t, lr));
-    state = await engine.update(state, act, dl, {
-      stepSize: Float32Array.from(ks, (k) => k.stepSize),
-      bc2Sqrt: Float32Array.from(ks, (k) => k.bc2Sqrt),
+    await engine.update(state, act, dl, {
+      stepSize: ks.map((k) => k.stepSize),
+      bc2Sqrt: ks.map((k) => k.bc2Sqrt),
     });
   });
   const g = results[results.length - 1];

@@ -8,10 +8,12 @@
 //
 // Two graphs per layer shape, compiled once per process:
 //   forward:  params [R, P], x [R, N, D] → hidden activations and logits [R, N, C]
-//   update:   x, activations, dL/dlogits [R, N, C], params, AdamW moments m, v [R, P], per-member
-//             step size and bias correction [R, 1] → params, m, v after one AdamW step
-//             (backward by hand: the MLP's gradients are a few matmuls; PyTorch's AdamW, no
-//             weight decay, no clipping, as models/optim.ts).
+//   gradient: x, activations, dL/dlogits [R, N, C], params → the gradient [R, P] (backward by
+//             hand: the MLP's gradients are a few per-member matmuls)
+// and AdamW (PyTorch's, no weight decay, no clipping, as models/optim.ts) in place on the host in
+// one WebAssembly SIMD pass (models/adamw_wasm.ts), where the state of the group lives: as 13
+// onnxruntime elementwise passes plus copies of the state in and out, the update cost as much per
+// run as the rest of the step.
 // The losses' gradients with respect to the logits are computed on the host in float64
 // (softGrad, pgGrad: the soft-target and clipped policy-gradient losses of models/mlp.ts), so
 // every trainer drives the same update program. The jax-js functions of models/mlp.ts stay the
@@ -31,6 +33,9 @@ import {
   type ValueInfoProto,
 } from "./onnx/proto.ts";
 import type { MlpConfig } from "./mlp.ts";
+import { ADAM, AdamArena } from "./adamw_wasm.ts";
+
+export { AdamArena };
 
 /** Where each layer's weight (in × out, row-major) and bias sit in the flat parameter vector. */
 export interface MlpLayout {
@@ -53,9 +58,6 @@ export function layoutOf(config: MlpConfig): MlpLayout {
   return { sizes, layers, total: at };
 }
 
-/** AdamW's constants (PyTorch's defaults, as models/optim.ts). */
-const BETA1 = 0.9, BETA2 = 0.999, EPS = 1e-8;
-
 /** A float32 scalar initializer. */
 const scalar = (name: string, v: number) => floatTensor(name, [], new Float32Array([v]));
 
@@ -75,11 +77,6 @@ function graphs(lay: MlpLayout): { forward: Uint8Array; update: Uint8Array } {
   const inits = [
     int64Tensor("axis1", [1], [1]),
     scalar("zero", 0),
-    scalar("beta1", BETA1),
-    scalar("one_minus_beta1", 1 - BETA1),
-    scalar("beta2", BETA2),
-    scalar("one_minus_beta2", 1 - BETA2),
-    scalar("eps", EPS),
     int64Tensor("flat_shape", [2], [0, -1]),
   ];
   // Each layer's weight and bias as views of the flat parameters: Slice along axis 1, Reshape.
@@ -128,7 +125,7 @@ function graphs(lay: MlpLayout): { forward: Uint8Array; update: Uint8Array } {
     },
   });
   // Update: weights again from the flat parameters, then the backward pass from dL/dlogits.
-  inits.length = 8;
+  inits.length = 3;
   views("params");
   let d = "dlogits";
   for (let l = L - 1; l >= 0; l--) {
@@ -151,28 +148,10 @@ function graphs(lay: MlpLayout): { forward: Uint8Array; update: Uint8Array } {
   // The gradient in the flat layout's order w0, b0, w1, b1, ….
   const ordered: string[] = [];
   for (let l = 0; l < L; l++) ordered.push(`gw${l}_flat`, `gb${l}_flat`);
-  const g = op("Concat", ordered, "grad", [{ name: "axis", i: 1 }]);
-  const m2 = op("Add", [
-    op("Mul", ["m", "beta1"], "m_decayed"),
-    op("Mul", [g, "one_minus_beta1"], "m_new_part"),
-  ], "m_out");
-  const v2 = op("Add", [
-    op("Mul", ["v", "beta2"], "v_decayed"),
-    op("Mul", [op("Mul", [g, g], "grad_sq"), "one_minus_beta2"], "v_new_part"),
-  ], "v_out");
-  const denom = op(
-    "Add",
-    [op("Div", [op("Sqrt", [v2], "v_sqrt"), "bc2_sqrt"], "v_hat"), "eps"],
-    "denom",
-  );
-  op(
-    "Sub",
-    ["params", op("Div", [op("Mul", [m2, "step_size"], "m_scaled"), denom], "delta")],
-    "params_out",
-  );
+  op("Concat", ordered, "grad", [{ name: "axis", i: 1 }]);
   const update = encodeModel({
     graph: {
-      name: "mlp_update",
+      name: "mlp_gradient",
       nodes,
       initializers: inits,
       inputs: [
@@ -181,27 +160,11 @@ function graphs(lay: MlpLayout): { forward: Uint8Array; update: Uint8Array } {
         ...hidden,
         io("dlogits", ["r", "n", lay.sizes[L]]),
         io("ones", [1, 1, "n"]),
-        io("m", ["r", lay.total]),
-        io("v", ["r", lay.total]),
-        io("step_size", ["r", 1]),
-        io("bc2_sqrt", ["r", 1]),
       ],
-      outputs: [
-        io("params_out", ["r", lay.total]),
-        io("m_out", ["r", lay.total]),
-        io("v_out", ["r", lay.total]),
-      ],
+      outputs: [io("grad", ["r", lay.total])],
     },
   });
   return { forward, update };
-}
-
-/** AdamW state of R stacked models. */
-export interface StackedState {
-  /** Parameters [R, P], row-major. */
-  readonly params: Float32Array;
-  readonly m: Float32Array;
-  readonly v: Float32Array;
 }
 
 /** What a forward pass of R stacked models keeps for their update. */
@@ -277,39 +240,39 @@ export class MlpEngine {
   }
 
   /**
-   * One AdamW step of every member from the gradient of its loss with respect to its logits
-   * (`dlogits` [R, N, C], the forward pass `act` kept). `stepSize[r]` = lr_r / (1 − β1ᵗ) and
-   * `bc2Sqrt[r]` = √(1 − β2ᵗ) per member, so members may differ in learning rate and step count.
+   * One AdamW step of every member of `state` from the gradient of its loss with respect to its
+   * logits (`dlogits` [R, N, C], the forward pass `act` of `state.params` kept): the gradient
+   * [R, P] by onnxruntime, the update in place by the arena's SIMD loop. `stepSize[r]` =
+   * lr_r / (1 − β1ᵗ) and `bc2Sqrt[r]` = √(1 − β2ᵗ) per member, so members may differ in learning
+   * rate and step count.
    */
   async update(
-    state: StackedState,
+    state: AdamArena,
     act: Activations,
     dlogits: Float32Array,
-    scalars: { stepSize: Float32Array; bc2Sqrt: Float32Array },
-  ): Promise<StackedState> {
+    scalars: { stepSize: ArrayLike<number>; bc2Sqrt: ArrayLike<number> },
+  ): Promise<void> {
     const r = act.members, P = this.layout.total, C = this.layout.sizes.at(-1)!;
+    if (state.members !== r || state.size !== P) {
+      throw new RangeError(
+        `mlp engine: a state of ${state.members} × ${state.size} for ${r} × ${P}`,
+      );
+    }
     const t = (a: Float32Array, dims: number[]) => new ort.Tensor("float32", a, dims);
     const out = await this.upd.run({
       ...act.tensors,
       params: t(state.params, [r, P]),
       dlogits: t(dlogits, [r, act.n, C]),
       ones: t(new Float32Array(act.n).fill(1), [1, 1, act.n]),
-      m: t(state.m, [r, P]),
-      v: t(state.v, [r, P]),
-      step_size: t(scalars.stepSize, [r, 1]),
-      bc2_sqrt: t(scalars.bc2Sqrt, [r, 1]),
     });
-    return {
-      params: out.params_out.data as Float32Array,
-      m: out.m_out.data as Float32Array,
-      v: out.v_out.data as Float32Array,
-    };
+    state.grad.set(out.grad.data as Float32Array);
+    state.step(scalars.stepSize, scalars.bc2Sqrt);
   }
 }
 
 /** AdamW's per-step scalars at step t (1-based) and learning rate lr (as models/optim.ts). */
 export function adamScalars(t: number, lr: number): { stepSize: number; bc2Sqrt: number } {
-  return { stepSize: lr / (1 - BETA1 ** t), bc2Sqrt: Math.sqrt(1 - BETA2 ** t) };
+  return { stepSize: lr / (1 - ADAM.beta1 ** t), bc2Sqrt: Math.sqrt(1 - ADAM.beta2 ** t) };
 }
 
 /** log_softmax of each row of `logits` (n × c), in float64. */

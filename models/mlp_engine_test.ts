@@ -10,13 +10,13 @@ import { rng } from "../lib/rng.ts";
 import { startEngine } from "./engine.ts";
 import { matrix, type MlpConfig, mlpLogits, type MlpParams, pgStep, softStep } from "./mlp.ts";
 import {
+  AdamArena,
   adamScalars,
   layoutOf,
   logSoftmaxRows,
   MlpEngine,
   pgGrad,
   softGrad,
-  type StackedState,
 } from "./mlp_engine.ts";
 import { initTrainState } from "./optim.ts";
 import { MlpPolicy } from "./mlp_policy.ts";
@@ -57,12 +57,39 @@ function close(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, wha
   ok(worst <= tol, `${what}: max |Δ| ${worst} > ${tol}`);
 }
 
+/** An AdamW state whose members start from `params` (zero moments). */
+function arena(params: Float32Array[]): AdamArena {
+  const P = layoutOf(CONFIG).total, a = new AdamArena(params.length, P);
+  params.forEach((p, j) => a.params.set(p, j * P));
+  return a;
+}
+
 /** A policy's parameters with non-zero biases. */
 function start(seed: number): Float32Array {
   const p = MlpPolicy.init(CONFIG, seed).params.slice();
   for (const ly of layoutOf(CONFIG).layers) p.set(uniform(ly.fanOut, seed + 50, 0.1), ly.b);
   return p;
 }
+
+Deno.test("AdamW in WebAssembly SIMD: per member, bit for bit the float32 formula", () => {
+  const R = 3, P = 1003, f = Math.fround; // P mod 4 = 3: the JavaScript tail too
+  const a = new AdamArena(R, P);
+  const u = (seed: number, scale: number) => uniform(R * P, seed, scale);
+  a.params.set(u(1, 1));
+  a.m.set(u(2, 0.01));
+  a.v.set(u(3, 1e-4).map(Math.abs));
+  a.grad.set(u(4, 0.1));
+  const [p0, m0, v0] = [a.params.slice(), a.m.slice(), a.v.slice()];
+  const s = [1e-3, 3e-3, 1e-2], c2 = [0.03, 0.04, 0.05];
+  a.step(s, c2);
+  for (let i = 0; i < R * P; i++) {
+    const r = Math.floor(i / P), g = a.grad[i];
+    const m = f(f(m0[i] * f(0.9)) + f(g * f(1 - 0.9)));
+    const v = f(f(v0[i] * f(0.999)) + f(f(g * g) * f(1 - 0.999)));
+    const p = f(p0[i] - f(f(m * f(s[r])) / f(f(f(Math.sqrt(v)) / f(c2[r])) + f(1e-8))));
+    ok(Object.is(a.m[i], m) && Object.is(a.v[i], v) && Object.is(a.params[i], p), `element ${i}`);
+  }
+});
 
 Deno.test("mlp engine: forward logits equal the jax-js forward", opts, async () => {
   await startEngine("wasm");
@@ -79,21 +106,14 @@ Deno.test("mlp engine: a soft-target step (β > 0) equals jax-js's softStep", op
   const q = new Float32Array(B * c);
   for (let i = 0; i < B; i++) q[i * c + (i % c)] = 1;
   const lp0 = Float32Array.from(logSoftmaxRows(uniform(B * c, 4, 2), c));
-  let state: StackedState = {
-    params: start(5),
-    m: new Float32Array(layoutOf(CONFIG).total),
-    v: new Float32Array(layoutOf(CONFIG).total),
-  };
-  let jx = initTrainState(tree(state.params));
+  const state = arena([start(5)]);
+  let jx = initTrainState(tree(state.params.slice()));
   for (let t = 1; t <= 3; t++) {
     const lr = 0.01;
     const act = await e.forward(state.params, x, { members: 1, keep: true });
     const g = softGrad(logSoftmaxRows(act.logits, c), { q, lp0, beta: 0.5, classes: c });
     const k = adamScalars(t, lr);
-    state = await e.update(state, act, g.dlogits, {
-      stepSize: new Float32Array([k.stepSize]),
-      bc2Sqrt: new Float32Array([k.bc2Sqrt]),
-    });
+    await e.update(state, act, g.dlogits, { stepSize: [k.stepSize], bc2Sqrt: [k.bc2Sqrt] });
     const r = await softStep().step(jx, {
       x: matrix(x, CONFIG.inputDim),
       q: matrix(q, c),
@@ -135,17 +155,9 @@ Deno.test("mlp engine: a clipped policy-gradient step equals jax-js's pgStep", o
   const u = { clip: 0.2, beta: 0.1, invCount: 1 / kept };
   const g = pgGrad(lp, { actions, adv, lpOld, lpRef, mask, ...u, classes: c, group: G });
   const k = adamScalars(1, 0.01);
-  const P = layoutOf(CONFIG).total;
   const act = await e.forward(p0, x, { members: 1, keep: true });
-  const got = await e.update(
-    { params: p0, m: new Float32Array(P), v: new Float32Array(P) },
-    act,
-    g.dlogits,
-    {
-      stepSize: new Float32Array([k.stepSize]),
-      bc2Sqrt: new Float32Array([k.bc2Sqrt]),
-    },
-  );
+  const got = arena([p0]);
+  await e.update(got, act, g.dlogits, { stepSize: [k.stepSize], bc2Sqrt: [k.bc2Sqrt] });
   const onehot = new Float32Array(B * G * c);
   actions.forEach((y, i) => (onehot[i * c + y] = 1));
   const want = await pgStep().step(initTrainState(tree(p0)), {
@@ -184,7 +196,7 @@ Deno.test(
     const q = new Float32Array(B * c);
     for (let i = 0; i < B; i++) q[i * c + ((i * 3) % c)] = 1;
     const lp0 = new Float32Array(B * c).fill(Math.log(1 / c));
-    const stepOf = async (members: number[], states: StackedState, t: number) => {
+    const stepOf = async (members: number[], states: AdamArena, t: number) => {
       const x = new Float32Array(members.length * xs[0].length);
       members.forEach((m, j) => x.set(xs[m], j * xs[0].length));
       const act = await e.forward(states.params, x, { members: members.length, keep: true });
@@ -194,29 +206,16 @@ Deno.test(
         dl.set(softGrad(lp, { q, lp0, beta: 0.2, classes: c }).dlogits, j * B * c);
       });
       const ks = members.map((m) => adamScalars(t, lrs[m]));
-      return await e.update(states, act, dl, {
-        stepSize: Float32Array.from(ks, (k) => k.stepSize),
-        bc2Sqrt: Float32Array.from(ks, (k) => k.bc2Sqrt),
+      await e.update(states, act, dl, {
+        stepSize: ks.map((k) => k.stepSize),
+        bc2Sqrt: ks.map((k) => k.bc2Sqrt),
       });
     };
-    const stack = (arrs: Float32Array[]) => {
-      const o = new Float32Array(arrs.length * P);
-      arrs.forEach((a, j) => o.set(a, j * P));
-      return o;
-    };
-    let group: StackedState = {
-      params: stack(ps),
-      m: new Float32Array(R * P),
-      v: new Float32Array(R * P),
-    };
-    const alone: StackedState[] = ps.map((p) => ({
-      params: p,
-      m: new Float32Array(P),
-      v: new Float32Array(P),
-    }));
+    const group = arena(ps);
+    const alone = ps.map((p) => arena([p]));
     for (let t = 1; t <= 3; t++) {
-      group = await stepOf([0, 1, 2], group, t);
-      for (let m = 0; m < R; m++) alone[m] = await stepOf([m], alone[m], t);
+      await stepOf([0, 1, 2], group, t);
+      for (let m = 0; m < R; m++) await stepOf([m], alone[m], t);
     }
     for (let m = 0; m < R; m++) {
       deepEqual(group.params.slice(m * P, (m + 1) * P), alone[m].params, `member ${m}`);
@@ -225,12 +224,8 @@ Deno.test(
       equal(bad, -1, `member ${m}: second moment ${gv[bad]} vs ${alone[m].v[bad]} at ${bad}`);
     }
     // And a rerun gives the same bits.
-    let again: StackedState = {
-      params: stack(ps),
-      m: new Float32Array(R * P),
-      v: new Float32Array(R * P),
-    };
-    for (let t = 1; t <= 3; t++) again = await stepOf([0, 1, 2], again, t);
+    const again = arena(ps);
+    for (let t = 1; t <= 3; t++) await stepOf([0, 1, 2], again, t);
     deepEqual(again.params, group.params);
   },
 );

@@ -8,12 +8,12 @@ import { meanKL } from "../evals/kl.ts";
 import type { LearnerOptions, Rollouts, Session, TrainInstance } from "./learner.ts";
 import type { Learner } from "./learner.ts";
 import {
+  AdamArena,
   adamScalars,
   logSoftmaxRows,
   MlpEngine,
   pgGrad,
   softGrad,
-  type StackedState,
 } from "./mlp_engine.ts";
 import { asMlp, type MlpPolicy, stackInputs } from "./mlp_policy.ts";
 import type { ClassifyRequest } from "./policy.ts";
@@ -113,12 +113,10 @@ export function mlpLearner(
     reward: (i, y) => instances[i].reward!(y),
     batches: opts.batches,
     begin({ seed }): Session<number> {
-      const P = policy.params.length;
-      let state: StackedState = {
-        params: policy.params,
-        m: new Float32Array(P),
-        v: new Float32Array(P),
-      };
+      // The optimiser state in WebAssembly memory, updated in place; the policy gets a copy of
+      // the parameters after each step (its vectors are never written, clones share them).
+      const state = new AdamArena(1, policy.params.length);
+      state.params.set(policy.params);
       let t = 0;
       const engine = MlpEngine.for(policy.config);
       /** One AdamW step on the inputs `xs` from the loss's gradient at the logits. */
@@ -132,11 +130,8 @@ export function mlpLearner(
         const lp = logSoftmaxRows(act.logits, c);
         const { loss, dlogits } = grad(lp);
         const k = adamScalars(++t, lr);
-        state = await e.update(state, act, dlogits, {
-          stepSize: new Float32Array([k.stepSize]),
-          bc2Sqrt: new Float32Array([k.bc2Sqrt]),
-        });
-        policy.params = state.params;
+        await e.update(state, act, dlogits, { stepSize: [k.stepSize], bc2Sqrt: [k.bc2Sqrt] });
+        policy.params = state.params.slice();
         return { loss, lp: Float32Array.from(lp) };
       };
       const sampler = rng(seed, 0x5a3b1e);
