@@ -24,7 +24,7 @@
  *   log-probs computed once); loss = soft-target CE + β·KL(π0‖π) with β = 0; gradient, global
  *   gradient norm, AdamW lr 1e-4 (β 0.9/0.999, ε 1e-8, no weight decay); loss, norm and
  *   log-probs read back, mean KL on the host. Checked in every invocation with PyTorch: the
- *   PyTorch script loads the jax-js session's initial weights and inputs (mlp_step.ts --dump)
+ *   PyTorch script loads the forgetbench session's initial weights and inputs (mlp_step.ts --dump)
  *   and must reproduce its 5 warm-up losses within 1e-4 (`mlp check` line).
  * - Transformer: 2 layers, d 128, 4 heads, MLP 512, vocab 64, learned positions, batch 32 × 32
  *   tokens, 417,280 params; next-token CE, Adam lr 1e-3. Losses were checked equal within 4e-6
@@ -225,14 +225,14 @@ await figure(
     ], { python: true });
     const r = readJson(f)[0];
     blas = r.blas;
-    // Same computation: PyTorch from the jax-js session's initial weights and inputs.
+    // Same computation: PyTorch from the forgetbench session's initial weights and inputs.
     try {
       const out = await run(python, [bench("mlp_torch_reference.py"), "--check", dump], {
         python: true,
       });
       const c = JSON.parse(out.trim().split("\n").pop()!);
       notes.push(
-        `mlp check: PyTorch from the jax-js weights reproduces its ${c.jax.length} warm-up ` +
+        `mlp check: PyTorch from the forgetbench session's weights reproduces its ${c.jax.length} warm-up ` +
           `losses within ${c.max_abs_diff.toExponential(1)} (limit 1e-4)`,
       );
     } catch (e) {
