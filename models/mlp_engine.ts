@@ -1,10 +1,12 @@
 // The MLP's training and inference engine: onnxruntime-node running the 785→256→256→10 classifier
 // (models/mlp.ts's architecture) with the parameters of R models stacked as one flat matrix
 // [R, P], so that R runs of a grid take one step as one program (batched GEMMs), and one run is
-// R = 1 of the same program. Chosen by measurement (docs/performance.md): jax-js's per-kernel
-// dispatch makes a ParityMNIST step 23 ms (PyTorch 2.1 ms) and its vmapped batched matmul is
-// slower per run than one run alone, while onnxruntime's MLAS kernels run the same step in a few
-// milliseconds and a stacked group at PyTorch's throughput per run.
+// R = 1 of the same program. Chosen by measurement (README "Performance"): jax-js's per-kernel
+// dispatch makes a ParityMNIST step 23 ms (PyTorch 2.1–2.5 ms on one thread) and its vmapped
+// batched matmul is slower per run than one run alone (36 runs: 102 ms per run), while here one
+// run's step takes about 1.2 ms and a stack of 36 runs about 2.4 ms per run. The pipeline
+// therefore trains one run per program on the CPU (its state stays in cache); the stacked form is
+// measured by bench/mlp_step.ts --groups.
 //
 // Two graphs per layer shape, compiled once per process:
 //   forward:  params [R, P], x [R, N, D] → hidden activations and logits [R, N, C]
@@ -61,8 +63,8 @@ export function layoutOf(config: MlpConfig): MlpLayout {
 /** A float32 scalar initializer. */
 const scalar = (name: string, v: number) => floatTensor(name, [], new Float32Array([v]));
 
-/** Builds the forward and update graphs of an MLP layout (R and N symbolic). */
-function graphs(lay: MlpLayout): { forward: Uint8Array; update: Uint8Array } {
+/** Builds the forward and gradient graphs of an MLP layout (R and N symbolic). */
+function graphs(lay: MlpLayout): { forward: Uint8Array; gradient: Uint8Array } {
   const F = DataType.FLOAT, L = lay.layers.length;
   const nodes: NodeProto[] = [];
   const op = (
@@ -124,7 +126,7 @@ function graphs(lay: MlpLayout): { forward: Uint8Array; update: Uint8Array } {
       outputs: [...hidden, io("logits", ["r", "n", lay.sizes[L]])],
     },
   });
-  // Update: weights again from the flat parameters, then the backward pass from dL/dlogits.
+  // Gradient: weights again from the flat parameters, then the backward pass from dL/dlogits.
   inits.length = 3;
   views("params");
   let d = "dlogits";
@@ -149,7 +151,7 @@ function graphs(lay: MlpLayout): { forward: Uint8Array; update: Uint8Array } {
   const ordered: string[] = [];
   for (let l = 0; l < L; l++) ordered.push(`gw${l}_flat`, `gb${l}_flat`);
   op("Concat", ordered, "grad", [{ name: "axis", i: 1 }]);
-  const update = encodeModel({
+  const gradient = encodeModel({
     graph: {
       name: "mlp_gradient",
       nodes,
@@ -164,7 +166,7 @@ function graphs(lay: MlpLayout): { forward: Uint8Array; update: Uint8Array } {
       outputs: [io("grad", ["r", lay.total])],
     },
   });
-  return { forward, update };
+  return { forward, gradient };
 }
 
 /** What a forward pass of R stacked models keeps for their update. */
@@ -182,7 +184,7 @@ export class MlpEngine {
   private constructor(
     readonly config: MlpConfig,
     private readonly fwd: ort.InferenceSession,
-    private readonly upd: ort.InferenceSession,
+    private readonly grad: ort.InferenceSession,
   ) {
     this.layout = layoutOf(config);
   }
@@ -194,7 +196,7 @@ export class MlpEngine {
     const key = JSON.stringify([config.inputDim, config.hidden, config.classes]);
     let e = MlpEngine.#cache.get(key);
     if (!e) {
-      const { forward, update } = graphs(layoutOf(config));
+      const { forward, gradient } = graphs(layoutOf(config));
       const opts: ort.InferenceSession.SessionOptions = {
         executionProviders: ["cpu"],
         intraOpNumThreads: 1,
@@ -205,7 +207,7 @@ export class MlpEngine {
       };
       e = Promise.all([
         ort.InferenceSession.create(forward, opts),
-        ort.InferenceSession.create(update, opts),
+        ort.InferenceSession.create(gradient, opts),
       ]).then(([f, u]) => new MlpEngine(config, f, u));
       MlpEngine.#cache.set(key, e);
     }
@@ -213,8 +215,8 @@ export class MlpEngine {
   }
 
   /**
-   * Forward pass of R stacked models: `params` [R, P], `x` [R, N, D] (or [N, D] shared by every
-   * member when `shared`), logits [R, N, C] and the activations an update needs.
+   * Forward pass of R stacked models: `params` [R, P], `x` [R, N, D] → logits [R, N, C], and with
+   * `keep` the activations an update needs.
    */
   async forward(
     params: Float32Array,
@@ -259,7 +261,7 @@ export class MlpEngine {
       );
     }
     const t = (a: Float32Array, dims: number[]) => new ort.Tensor("float32", a, dims);
-    const out = await this.upd.run({
+    const out = await this.grad.run({
       ...act.tensors,
       params: t(state.params, [r, P]),
       dlogits: t(dlogits, [r, act.n, C]),
