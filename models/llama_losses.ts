@@ -2,7 +2,7 @@
 // policy-gradient loss of GRPO / Dr. GRPO (+ β·k3 to a reference), and the host-side batch
 // builders. The optimiser that minimises them is models/optim.ts.
 
-import { jit, numpy as np, tree } from "@jax-js/jax";
+import { jit, lax, numpy as np, tree } from "@jax-js/jax";
 import { UsageError } from "../lib/errors.ts";
 import {
   type ConfigOption,
@@ -64,15 +64,25 @@ export function sftLoss(
  * {@link grpoWeights}), `lpOld` [N, T] the sampling policy's log-probabilities of the tokens,
  * `adv` [N] one advantage per sequence, `clipLo`/`clipHi` = 1 ∓ ε, and optionally the reference
  * policy's `lpRef` [N, T] with the k3 weight `beta` (scalar; 1 when absent).
+ *
+ * On-policy steps (μ = 1, π_old = π at the update) leave out `lpOld`: the loss then takes π_old
+ * from its own forward with the gradient stopped (ratio 1 in value, ∇ρ = ∇log π), as TRL does
+ * for num_iterations = 1, and no separate π_old pass is needed. Such a batch may carry π0's
+ * next-token log-probabilities `refNext` [N, T, V] with `klMask` [N, T] (1 on every sampled
+ * completion token, filtered rows included): the metric `refKl` is then the rollouts' exact
+ * KL(π0‖π) summed over each row's completion and averaged over the N rows (the rollout's KL
+ * column, read from the step's forward, gradient stopped).
  */
 export type GrpoBatch = TokenBatch & {
   weights: np.Array;
-  lpOld: np.Array;
+  lpOld?: np.Array;
   adv: np.Array;
   clipLo: np.Array;
   clipHi: np.Array;
   lpRef?: np.Array;
   beta?: np.Array;
+  refNext?: np.Array;
+  klMask?: np.Array;
 };
 
 /**
@@ -86,13 +96,25 @@ export function grpoLoss(
   batch: GrpoBatch,
   opts: ConfigOption & { temperature?: number },
 ): [np.Array, Metrics] {
-  const { weights, lpOld, adv, clipLo, clipHi, lpRef, beta, ...tb } = batch;
-  const lp = tokenLogProbs(params, tb, opts);
+  const { weights, lpOld, adv, clipLo, clipHi, lpRef, beta, refNext, klMask, ...tb } = batch;
   const n = adv.shape[0];
+  let lp: np.Array, refKl: np.Array | undefined;
+  if (refNext && klMask) {
+    const tokens = tb.tokens.ref;
+    const all = nextTokenLogProbs(params, tb, opts);
+    const q = lax.stopGradient(all.ref);
+    refKl = np.exp(refNext.ref).mul(refNext.sub(q)).sum(-1).mul(klMask).sum().mul(1 / n);
+    lp = all.mul(oneHot(tokens, { n: opts.config.vocab_size, dtype: all.dtype })).sum(-1);
+  } else {
+    refNext?.dispose();
+    klMask?.dispose();
+    lp = tokenLogProbs(params, tb, opts);
+  }
   const on = weights.ref.greater(0);
   const count = np.reciprocal(on.ref.astype(lp.dtype).sum());
   // Off-completion entries are set to 0 before exp, so no stray value can overflow to inf·0.
-  const logRatio = np.where(on.ref, lp.ref.sub(lpOld), 0);
+  const old = lpOld ?? lax.stopGradient(lp.ref);
+  const logRatio = np.where(on.ref, lp.ref.sub(old), 0);
   const ratio = np.exp(logRatio);
   const a = adv.reshape([n, 1]);
   const clipped = np.clip(ratio.ref, clipLo.ref, clipHi.ref);
@@ -112,7 +134,12 @@ export function grpoLoss(
     kl = np.zeros([], { dtype: ratio.dtype });
   }
   const loss = per.mul(weights).sum();
-  const metrics = { kl, clipFrac: mean(outside.astype(ratio.dtype)), ratio: mean(ratio) };
+  const metrics: Metrics = {
+    kl,
+    clipFrac: mean(outside.astype(ratio.dtype)),
+    ratio: mean(ratio),
+    ...(refKl ? { refKl } : {}),
+  };
   on.dispose();
   count.dispose();
   return [loss, metrics];
@@ -206,6 +233,8 @@ export interface Rollout extends Example {
  * A GRPO batch from rollouts (all with or all without refLogProbs): ε = `clip`, k3 weight `beta`
  * (default 0), token weights by `normalization` (see {@link grpoWeights}). Rows with
  * `keep[i] === false` get zero weight and the mean runs over the kept rows (RIF-RFT).
+ * `onPolicy` (μ = 1) leaves `lpOld` out (the rollouts' logProbs are not read) and gives the
+ * completion mask as `klMask` instead, for {@link grpoLoss}'s on-policy step.
  */
 export function grpoBatch(
   rollouts: readonly Rollout[],
@@ -217,10 +246,12 @@ export function grpoBatch(
     length?: number;
     padId?: number;
     keep?: readonly boolean[];
+    onPolicy?: boolean;
   },
 ): GrpoBatch {
   const { tb, mask, T } = packExamples(rollouts, opts);
   const N = rollouts.length;
+  const completions = opts.onPolicy ? { klMask: floats(mask.slice(), [N, T]) } : {};
   opts.keep?.forEach((k, i) => k || mask.fill(0, i * T, (i + 1) * T));
   const samples = opts.keep ? Math.max(1, opts.keep.filter((k) => k).length) : N;
   const withRef = rollouts.every((r) => r.refLogProbs);
@@ -230,19 +261,19 @@ export function grpoBatch(
   const lpOld = new Float32Array(N * T), lpRef = new Float32Array(N * T);
   rollouts.forEach((r, i) => {
     const at = i * T + r.prompt.length;
-    if (r.logProbs.length !== r.completion.length) {
+    if (!opts.onPolicy && r.logProbs.length !== r.completion.length) {
       throw new UsageError(
         `grpoBatch: rollout ${i} has ${r.logProbs.length} logProbs for ${r.completion.length} tokens`,
       );
     }
-    lpOld.set(r.logProbs, at);
+    if (!opts.onPolicy) lpOld.set(r.logProbs, at);
     if (r.refLogProbs) lpRef.set(r.refLogProbs, at);
   });
   const m = (a: Float32Array) => floats(a, [N, T]);
   return {
     ...tb,
     weights: m(grpoWeights(mask, { ...opts, rows: N, samples })),
-    lpOld: m(lpOld),
+    ...(opts.onPolicy ? completions : { lpOld: m(lpOld) }),
     adv: floats(Float32Array.from(rollouts, (r) => r.advantage), [N]),
     clipLo: np.array(1 - opts.clip),
     clipHi: np.array(1 + opts.clip),

@@ -17,6 +17,7 @@ import {
   nextTokenLogProbs,
   padBatch,
   paramsFromWeights,
+  scoreKl,
   scoreTokens,
   weightsOf,
 } from "./llama.ts";
@@ -395,3 +396,59 @@ Deno.test("GRPO steps move probability toward rewarded samples", opts, async () 
   disposeTrainState(state);
   tree.dispose(base);
 });
+
+Deno.test(
+  "GRPO on-policy step (μ = 1): loss, gradient and KL equal the π_old path's with π_old = π",
+  opts,
+  async () => {
+    await startEngine("wasm");
+    const config = COPY, r = rng(5);
+    const params = initLlama(config, { seed: 4, std: 0.3 });
+    const ref = initLlama(config, { seed: 6, std: 0.3 });
+    const examples = copyExamples(6, r).map((e, i) => ({
+      ...e,
+      completion: e.completion.slice(0, 2 + (i % 4)),
+    }));
+    const seqs = examples.map((e) => [...e.prompt, ...e.completion]);
+    const lp = await scoreTokens(params, seqs, { config });
+    const rollouts = examples.map((e, i) => ({
+      ...e,
+      logProbs: lp[i].slice(e.prompt.length),
+      advantage: [1, -0.5, 0.25, -1, 0.75, 0][i],
+    }));
+    const o = {
+      clip: 0.2,
+      normalization: "sequence-mean" as const,
+      length: 16,
+      keep: [true, true, false, true, true, true],
+    };
+    const lossAndGrad = async (b: GrpoBatch) => {
+      const g = grad((p: LlamaParams, x: GrpoBatch) => grpoLoss(p, x, { config })[0]);
+      const [loss, m] = grpoLoss(tree.ref(params), tree.ref(b), { config });
+      const gr = g(tree.ref(params), b) as LlamaParams;
+      const grads = new Map<string, Float32Array>();
+      for (const [k, v] of Object.entries(gr)) grads.set(k, (await v.data()) as Float32Array);
+      return { loss: (await loss.data())[0], m: await readScalars(m), grads };
+    };
+    const old = await lossAndGrad(grpoBatch(rollouts, o));
+    const b = grpoBatch(rollouts, { ...o, onPolicy: true });
+    equal(b.lpOld, undefined);
+    b.refNext = referenceLogProbs(ref, { tokens: b.tokens, attnMask: b.attnMask }, { config });
+    const now = await lossAndGrad(b);
+    ok(Math.abs(now.loss - old.loss) < 1e-6, `loss ${now.loss} vs ${old.loss}`);
+    equal(now.m.ratio, 1);
+    equal(now.m.clipFrac, 0);
+    for (const [k, g] of old.grads) {
+      const scale = Math.max(1e-3, ...g.map(Math.abs));
+      ok(maxDiff(now.grads.get(k)!, g) < 1e-4 * scale, `gradient of ${k}`);
+    }
+    // refKl: the exact KL(π0‖π) over every completion (filtered rows too), mean over rows.
+    const kl = await scoreKl([ref, params], seqs, { config });
+    const want = kl.reduce(
+      (a, row, i) => a + row.slice(examples[i].prompt.length).reduce((x, y) => x + y, 0),
+      0,
+    ) / examples.length;
+    ok(Math.abs(now.m.refKl - want) < 1e-4 * Math.max(1, want), `refKl ${now.m.refKl} vs ${want}`);
+    tree.dispose([params, ref]);
+  },
+);
