@@ -57,8 +57,13 @@ export interface LearnerOptions {
 export interface Rollouts<Y> {
   readonly idx: readonly number[];
   readonly outputs: readonly (readonly Y[])[];
-  /** KL(π0‖π) on the batch's inputs before any update on them (NaN without a reference). */
+  /**
+   * KL(π0‖π) on the batch's inputs before any update on them (NaN without a reference). NaN
+   * with `klPending` when an on-policy rollout leaves it to its step: then {@link Session.pg}
+   * returns it, or {@link Session.rolloutKl} when no step runs.
+   */
   readonly kl: number;
+  readonly klPending?: boolean;
   /** What the learner keeps to score the rollouts again (π_old and π0 log-probabilities). */
   readonly internal: unknown;
 }
@@ -89,10 +94,23 @@ export interface Session<Y> {
     loss: number;
     kl: number;
   }>;
-  /** Samples `group` outputs per instance from the current policy (seeded by the session). */
-  rollout(idx: readonly number[], group: number): Promise<Rollouts<Y>>;
-  /** One clipped-ratio step on earlier rollouts (π_old fixed at their sampling). */
-  pg(rollouts: Rollouts<Y>, update: PgUpdate): Promise<{ loss: number }>;
+  /**
+   * Samples `group` outputs per instance from the current policy (seeded by the session).
+   * `onPolicy`: the rollouts get at most one {@link pg} step, at the weights they were sampled
+   * with (μ = 1), so the learner may take π_old (and the KL) from that step's own forward.
+   */
+  rollout(
+    idx: readonly number[],
+    group: number,
+    opts?: { onPolicy?: boolean },
+  ): Promise<Rollouts<Y>>;
+  /**
+   * One clipped-ratio step on earlier rollouts (π_old fixed at their sampling). `kl` is the
+   * rollouts' KL(π0‖π) when the rollout left it pending.
+   */
+  pg(rollouts: Rollouts<Y>, update: PgUpdate): Promise<{ loss: number; kl?: number }>;
+  /** The KL(π0‖π) a rollout left pending, when no step on it runs. */
+  rolloutKl?(rollouts: Rollouts<Y>): Promise<number>;
   /** Frees the optimiser state (the policy itself stays with its owner). */
   dispose(): void;
 }

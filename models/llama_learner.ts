@@ -8,7 +8,11 @@
 //            policy's sampling engine (LlamaPolicy.samplingEngine: onnxruntime for models that
 //            fit, else jax-js); π_old is always the jax-js model's log-probabilities;
 //   pg:      the clipped GRPO loss on those samples (models/llama_losses.ts grpoLoss), π_old the
-//            sampling log-probabilities, β·k3 to π0, filtered instances weighted 0.
+//            sampling log-probabilities, β·k3 to π0, filtered instances weighted 0, rows padded to
+//            the step's longest rollout (a multiple of 16). On-policy rollouts (μ = 1) take π_old
+//            from the step's own forward, gradient stopped (ratio 1); their KL(π0‖π) column is
+//            onnxruntime's (π0 and π through the same graph) when the policy samples there, else
+//            read from the step's forward with one micro-batch (π0's forward besides the step).
 //
 // π0 is the learner's `reference` (the pipeline passes the model at the start of the stage); it
 // also anchors the KL column of the step logs.
@@ -30,7 +34,14 @@ import type {
   Target,
   TrainInstance,
 } from "./learner.ts";
-import { bucket, type LlamaParams, scoreKlAndTokens, scoreTokens } from "./llama.ts";
+import {
+  bucket,
+  dtypeOf,
+  type LlamaParams,
+  scoreKl,
+  scoreKlAndTokens,
+  scoreTokens,
+} from "./llama.ts";
 import { samplingBudget, samplingRows } from "./memory.ts";
 import {
   type Example,
@@ -46,6 +57,7 @@ import {
 } from "./llama_losses.ts";
 import { cutAtStop, generationDone } from "./lm_encoding.ts";
 import type { LlamaPolicy } from "./llama_policy.ts";
+import { OrtSampler } from "./ort_sampling.ts";
 import {
   checkLoraOptions,
   loraModules,
@@ -166,6 +178,40 @@ function completionIds(enc: Encoded, target: string, tok: Tokenizer): number[] {
 interface LlamaRolloutState {
   rows: { prompt: readonly number[]; completion: number[]; logProbs: number[] }[];
   refLogProbs?: number[][];
+  /** μ = 1: one step, π_old from its own forward; `klPending`: the KL read from it too. */
+  onPolicy?: { klPending: boolean; stepped: boolean };
+}
+
+/**
+ * Σ over each sequence's positions from `from[i]` of the exact KL(P‖Q) of the next-token
+ * distributions, averaged over the sequences, from logits [length × V] per sequence (P's, Q's),
+ * log-softmax and sums in float64; aligned as {@link scoreKl} (position t: the distribution
+ * token t was drawn from).
+ */
+function klFromLogits(
+  zP: readonly Float32Array[],
+  zQ: readonly Float32Array[],
+  seqs: readonly (readonly number[])[],
+  from: readonly number[],
+  V: number,
+): number {
+  const lp = new Float64Array(V), lq = new Float64Array(V);
+  const logSoftmax = (z: Float32Array, out: Float64Array) => {
+    let max = -Infinity, sum = 0;
+    for (const v of z) max = Math.max(max, v);
+    for (const v of z) sum += Math.exp(v - max);
+    const lse = max + Math.log(sum);
+    for (let v = 0; v < V; v++) out[v] = z[v] - lse;
+  };
+  let total = 0;
+  seqs.forEach((s, i) => {
+    for (let t = from[i]; t < s.length; t++) {
+      logSoftmax(zP[i].subarray((t - 1) * V, t * V), lp);
+      logSoftmax(zQ[i].subarray((t - 1) * V, t * V), lq);
+      for (let v = 0; v < V; v++) total += Math.exp(lp[v]) * (lp[v] - lq[v]);
+    }
+  });
+  return total / seqs.length;
 }
 
 /**
@@ -243,6 +289,12 @@ export function llamaLearner(
       // deno-lint-ignore no-explicit-any -- the full weights or the adapter's
       let state = initTrainState<any>(lora ? lora.weights : policy.params);
       let calls = 0;
+      // π0's next-token log-probabilities for the on-policy KL column (a metric: no gradient, no
+      // loss term) on onnxruntime when the policy samples there; π0 is loaded once per session.
+      const refOrt = ref && policy.samplingEngine() === "onnxruntime" &&
+          dtypeOf(ref) === np.float32
+        ? new OrtSampler(config)
+        : null;
       const sft = stepFor<SftBatch>("sft", policy, { clipNorm, lora });
       const pg = stepFor<GrpoBatch>("pg", policy, { clipNorm, lora });
       /**
@@ -298,7 +350,12 @@ export function llamaLearner(
           // metrics.kl is the mean over target tokens; report the mean per-sequence sum.
           return { loss: r.loss, kl: ref ? kl * tokens / idx.length : NaN };
         },
-        async rollout(idx, g): Promise<Rollouts<string>> {
+        async rollout(idx, g, ropts): Promise<Rollouts<string>> {
+          // On-policy (μ = 1): π_old is the step's own forward (no pass for it here). The
+          // KL(π0‖π) column (a metric) is then onnxruntime's when the policy samples there (π0
+          // and π through the same graph, π0 loaded once per session), else it comes from the
+          // step's forward too (one micro-batch), only π0's forward running besides the step.
+          const onPolicy = ropts?.onPolicy === true;
           const rowsOf = idx.flatMap((i) => Array<number>(g).fill(i)), stops = policy.stops;
           const prompts = rowsOf.map((i) => encoded[i].prompt);
           // Sampled in chunks of as many rows as fit the sampling budget (all of them for small
@@ -334,8 +391,13 @@ export function llamaLearner(
               s.logProbs = lp.map((l, r) => l.slice(prompts[r].length));
             }
           };
+          const ortKl = onPolicy && refOrt !== null && engine === "onnxruntime";
+          const klPending = onPolicy && !ortKl && ref !== undefined && accumulate === 1;
           let kl = NaN;
-          if (ref) {
+          if (ortKl) {
+            const zP = await refOrt.logits(ref!, seqs), zQ = await policy.ortLogits(seqs);
+            kl = klFromLogits(zP, zQ, seqs, prompts.map((p) => p.length), config.vocab_size);
+          } else if (ref && !klPending) {
             const both = await scoreKlAndTokens([ref, policy.params], seqs, {
               config,
               batchSize: seqs.length,
@@ -346,7 +408,7 @@ export function llamaLearner(
               for (let t = p.length; t < seqs[k].length; t++) sum += both.kl[k][t];
             });
             kl = sum / prompts.length;
-          } else if (engine === "onnxruntime") {
+          } else if (!onPolicy && engine === "onnxruntime") {
             fromJax(await scoreTokens(policy.params, seqs, { config, batchSize: seqs.length }));
           }
           const rows = prompts.map((prompt, r) => ({
@@ -359,11 +421,32 @@ export function llamaLearner(
               cutAtStop(tok.decode(t), encoded[i].until)
             )
           );
-          const internal: LlamaRolloutState = { rows };
-          return { idx, outputs, kl, internal };
+          const internal: LlamaRolloutState = {
+            rows,
+            ...(onPolicy ? { onPolicy: { klPending, stepped: false } } : {}),
+          };
+          return { idx, outputs, kl, internal, ...(klPending ? { klPending } : {}) };
+        },
+        async rolloutKl(ro) {
+          const st = ro.internal as LlamaRolloutState;
+          if (!ref || !st.onPolicy?.klPending || st.onPolicy.stepped) {
+            throw new UsageError("rolloutKl: only for a pending KL before its step");
+          }
+          const seqs = st.rows.map((r) => [...r.prompt, ...r.completion]);
+          const kl = await scoreKl([ref, policy.params], seqs, { config, batchSize: seqs.length });
+          let sum = 0;
+          st.rows.forEach((r, k) => {
+            for (let t = r.prompt.length; t < seqs[k].length; t++) sum += kl[k][t];
+          });
+          return sum / st.rows.length;
         },
         async pg(ro, u) {
           const st = ro.internal as LlamaRolloutState;
+          const on = st.onPolicy;
+          if (on) {
+            if (on.stepped) throw new UsageError("pg: on-policy rollouts take one step (μ = 1)");
+            on.stepped = true;
+          }
           if (u.beta > 0 && !ref) throw new ValidationError("pg", "β > 0 needs a reference policy");
           if (u.beta > 0 && !st.refLogProbs) {
             const seqs = st.rows.map((r) => [...r.prompt, ...r.completion]);
@@ -384,24 +467,44 @@ export function llamaLearner(
           }));
           const kept = parts.reduce((a, p) => a + p.kept, 0);
           const used = kept > 0 && parts.length > 1 ? parts.filter((p) => p.kept > 0) : parts;
-          const micro = used.map((p) => () =>
-            grpoBatch(p.rows.map((r) => rollouts[r]), {
+          // Padded to the step's longest rollout (a multiple of 16, at most the stage's rollLen):
+          // most rollouts stop well before the generation budget.
+          const length = Math.min(
+            rollLen,
+            bucket(Math.max(...st.rows.map((r) => r.prompt.length + r.completion.length)), 16),
+          );
+          const micro = used.map((p) => () => {
+            const b = grpoBatch(p.rows.map((r) => rollouts[r]), {
               clip: u.clip,
               beta: u.beta,
               normalization: u.normalization,
               constant: genTokens,
-              length: rollLen,
+              length,
               padId: tok.padId,
               keep: p.rows.map((r) => u.mask[r] > 0),
-            })
-          );
+              onPolicy: on !== undefined,
+            });
+            if (on?.klPending) {
+              b.refNext = referenceLogProbs(ref!, { tokens: b.tokens, attnMask: b.attnMask }, {
+                config,
+              });
+            }
+            return b;
+          });
           const weights = used.map((p) => kept > 0 ? p.kept / kept : 1 / used.length);
           const r = await update(pg, micro, { lr: u.lr, weights });
+          if (on?.klPending) {
+            const [aux] = r.aux as Metrics[];
+            const { refKl, ...rest } = aux;
+            tree.dispose(rest);
+            return { loss: r.loss, kl: (await refKl.data())[0] };
+          }
           tree.dispose(r.aux as Metrics[]);
           return { loss: r.loss };
         },
         dispose() {
           tree.dispose([state.m, state.v]);
+          void refOrt?.release();
         },
       };
     },

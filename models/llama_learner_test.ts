@@ -4,7 +4,7 @@
 // lengths) and for the clipped policy-gradient step (a sum normalised over the kept rollouts,
 // some filtered), with full fine-tuning and with LoRA.
 
-import { deepEqual, ok, throws } from "node:assert/strict";
+import { deepEqual, ok, rejects, throws } from "node:assert/strict";
 import { numpy as np, tree } from "@jax-js/jax";
 import { TINY_LM_CONFIG } from "../tests/tiny_lm.ts";
 import { startEngine } from "./engine.ts";
@@ -172,6 +172,50 @@ Deno.test(
       const d = Math.max(0, ...r.logProbs.map((v, t) => Math.abs(v - jax.rows[k].logProbs[t])));
       ok(d < 1e-4, `row ${k}: π_old differs by ${d}`);
     });
+    await p.dispose();
+  },
+);
+
+Deno.test(
+  "on-policy rollouts (μ = 1): the step's π_old and the KL equal the π_old pass's, one step only",
+  opts,
+  async () => {
+    const p = await base();
+    const adv = Float32Array.from({ length: 12 }, (_, k) => (k % 3) - 1);
+    const mask = Float32Array.from({ length: 12 }, (_, k) => (k >= 3 && k < 6 ? 0 : 1));
+    const u = { adv, mask, clip: 0.2, beta: 0, normalization: "sequence-mean" as const, lr: 0.01 };
+    const run = async (onPolicy: boolean, sampler: "jax" | "onnxruntime") => {
+      const policy = p.clone();
+      policy.sampler = sampler;
+      const session = policy.learner(instances(), { reference: p }).begin({ seed: 4 });
+      // One SFT step first: π ≠ π0, a KL above 0.
+      await session.sft([0, 1, 2, 3, 4, 5], { labelling: "sft1", beta: 0, lr: 0.05 });
+      const ro = await session.rollout([0, 1, 2, 3], 3, { onPolicy });
+      const pending = ro.klPending ? await session.rolloutKl!(ro) : NaN;
+      const r = await session.pg(ro, u);
+      if (onPolicy) await rejects(() => session.pg(ro, u), /on-policy rollouts take one step/);
+      await rejects(() => session.rolloutKl!(ro), /only for a pending KL/);
+      const weights = await weightsOf(policy.params);
+      session.dispose();
+      await policy.dispose();
+      return { ro, pending, r, weights };
+    };
+    const old = await run(false, "onnxruntime");
+    ok(old.ro.klPending === undefined && old.ro.kl > 1e-3, `KL ${old.ro.kl}`);
+    // onnxruntime: the KL is onnxruntime's π0 against π, at the rollout.
+    const ort = await run(true, "onnxruntime");
+    ok(ort.ro.klPending === undefined, "onnxruntime: no pending KL");
+    ok(Math.abs(ort.ro.kl - old.ro.kl) < 1e-5, `onnxruntime KL ${ort.ro.kl} vs ${old.ro.kl}`);
+    // jax-js: the KL is pending, read from the step's forward (or rolloutKl before it).
+    const jax = await run(true, "jax");
+    ok(jax.ro.klPending && Number.isNaN(jax.ro.kl), "jax-js: KL pending");
+    ok(Math.abs(jax.pending - old.ro.kl) < 1e-5, `rolloutKl ${jax.pending} vs ${old.ro.kl}`);
+    ok(Math.abs(jax.r.kl! - old.ro.kl) < 1e-4, `step's KL ${jax.r.kl} vs ${old.ro.kl}`);
+    for (const now of [ort, jax]) {
+      deepEqual(now.ro.outputs, old.ro.outputs, "same samples");
+      ok(Math.abs(now.r.loss - old.r.loss) < 1e-5, `loss ${now.r.loss} vs ${old.r.loss}`);
+      ok(maxDiff(now.weights, old.weights) < 1e-5, "same update up to float rounding");
+    }
     await p.dispose();
   },
 );

@@ -270,6 +270,15 @@ export class LlamaPolicy implements Policy {
     return { ...(await this.#ort.sample(this.params, prompts, o)), engine };
   }
 
+  /**
+   * The logits of every position of each sequence ([length × V] row-major per sequence) on
+   * onnxruntime, from the sampler's session with the live weights (loaded when they changed).
+   */
+  async ortLogits(seqs: readonly (readonly number[])[]): Promise<Float32Array[]> {
+    this.#ort ??= new OrtSampler(this.config);
+    return await this.#ort.logits(this.params, seqs);
+  }
+
   /** `samples` generations per request (greedy at temperature 0), stop strings cut off. */
   async #generate(requests: readonly GenerateRequest[], opts: RunOptions): Promise<string[][]> {
     const n = opts.samples ?? 1;

@@ -86,7 +86,9 @@ export async function policyGradientLoop(
   try {
     for (let step = 1; step <= last; step++) {
       const lr = lrAt(step, { lr: opts.lr, steps: last, schedule: opts.schedule });
-      const ro = await session.rollout(next(), g);
+      // μ = 1 is on-policy: the one step runs at the sampling weights (π_old = π).
+      const ro = await session.rollout(next(), g, { onPolicy: o.mu === 1 });
+      let kl = ro.kl;
       const n = ro.idx.length;
       const adv = new Float32Array(n * g), mask = new Float32Array(n * g);
       let rewardSum = 0, kept = 0;
@@ -109,10 +111,13 @@ export async function policyGradientLoop(
             normalization: o.advantage === "dr_grpo" ? "constant" : "sequence-mean",
             lr,
           });
-          if (it === 0) loss = r.loss;
+          if (it === 0) {
+            loss = r.loss;
+            if (ro.klPending) kl = r.kl!;
+          }
         }
-      }
-      opts.onStep?.({ step, lr, loss, kl: ro.kl, seen: n, kept, reward: rewardSum / (n * g) });
+      } else if (ro.klPending) kl = await session.rolloutKl!(ro);
+      opts.onStep?.({ step, lr, loss, kl, seen: n, kept, reward: rewardSum / (n * g) });
       if (opts.checkpoints.includes(step)) await opts.onCheckpoint?.(step);
     }
   } finally {
