@@ -234,6 +234,32 @@ export interface LayerInputs {
   allowed: np.Array;
   /** Decoding: per-layer K/V caches [B, KV, S, D] and where to write this step, [B, 1, S, 1]. */
   cache?: { k: np.Array[]; v: np.Array[]; write: np.Array };
+  /** Mix each layer's head outputs with counterfactual ones before o_proj (see {@link HeadPatch}). */
+  patch?: HeadPatch;
+  /** Also return each layer's (unpatched) head outputs [B·T, NH·D] as `heads`. */
+  captureHeads?: boolean;
+}
+
+/**
+ * Per-head activation patching, for circuit discovery (evals/circuits.ts): in layer l the
+ * attention's head outputs a [B·T, NH·D] (the concatenated heads o_proj reads) become
+ * (1 − m[l, h])·cf[l] + m[l, h]·a for each head h, so m = 1 keeps the clean head, m = 0
+ * substitutes the counterfactual (or mean) activation; differentiable in `mask`.
+ */
+export interface HeadPatch {
+  /** m [layers, NH] in [0, 1]. */
+  mask: np.Array;
+  /** Per layer, the replacement head outputs [B·T, NH·D] (e.g. captured on corrupted tokens). */
+  cf: np.Array[];
+}
+
+/** (1 − m)·cf + m·a per head: a and cf [n, NH·D], m [NH]. Consumes its arguments. */
+function patchHeads(a: np.Array, o: { cf: np.Array; m: np.Array }): np.Array {
+  const [n, width] = a.shape, nh = o.m.shape[0];
+  const m = o.m.reshape([1, nh, 1]);
+  const mixed = o.cf.reshape([n, nh, width / nh]).mul(m.ref.neg().add(1))
+    .add(a.reshape([n, nh, width / nh]).mul(m));
+  return mixed.reshape([n, width]);
 }
 
 /**
@@ -245,13 +271,13 @@ export function decoder(
   params: LlamaParams,
   x: np.Array,
   io: LayerInputs,
-): { h: np.Array; k: np.Array[]; v: np.Array[] } {
+): { h: np.Array; k: np.Array[]; v: np.Array[]; heads?: np.Array[] } {
   const c = resolveLlamaConfig(io.config), eps = c.rms_norm_eps;
   const D = c.head_dim, NH = c.num_attention_heads, KV = c.num_key_value_heads, G = NH / KV;
   const { b: B, t: T, s: S } = io;
   const w = (name: string) => params[name].ref;
   const rt = () => ({ cos: io.cos.ref, sin: io.sin.ref });
-  const ks: np.Array[] = [], vs: np.Array[] = [];
+  const ks: np.Array[] = [], vs: np.Array[] = [], heads: np.Array[] = [];
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `model.layers.${l}`;
     const xn = rmsNorm(x.ref, { w: w(`${p}.input_layernorm.weight`), eps });
@@ -280,9 +306,14 @@ export function decoder(
     // jax-js 0.1.25 index it like a gather (no SIMD; 0.4 GFLOP/s, 150 ms per layer in a forward
     // pass), so copy it to a contiguous buffer first; −(−x) is an exact copy jax-js does not
     // simplify away.
-    const att = np.negative(np.negative(
+    let att = np.negative(np.negative(
       att5.reshape([B, NH, T, D]).transpose([0, 2, 1, 3]).reshape([B * T, NH * D]),
     ));
+    if (io.captureHeads) heads.push(att.ref);
+    if (io.patch) {
+      const m = io.patch.mask.ref.slice([l, l + 1]).reshape([NH]);
+      att = patchHeads(att, { cf: io.patch.cf[l], m });
+    }
     x = x.add(linear(att, w(`${p}.self_attn.o_proj.weight`)));
     const hn = rmsNorm(x.ref, { w: w(`${p}.post_attention_layernorm.weight`), eps });
     const gate = linear(hn.ref, w(`${p}.mlp.gate_proj.weight`));
@@ -294,7 +325,9 @@ export function decoder(
   io.sin.dispose();
   io.allowed.dispose();
   io.cache?.write.dispose();
-  return { h: rmsNorm(x, { w: w("model.norm.weight"), eps }), k: ks, v: vs };
+  io.patch?.mask.dispose();
+  const h = rmsNorm(x, { w: w("model.norm.weight"), eps });
+  return io.captureHeads ? { h, k: ks, v: vs, heads } : { h, k: ks, v: vs };
 }
 
 /**
@@ -321,8 +354,15 @@ export function dtypeOf(params: LlamaParams): np.DType {
   return params["model.embed_tokens.weight"].dtype;
 }
 
-/** Runs the stack on a batch; returns final hidden states [B·T, H]. Consumes the batch. */
-function hiddenStates(params: LlamaParams, batch: TokenBatch, opts: ConfigOption): np.Array {
+/**
+ * Runs the stack on a batch; returns final hidden states [B·T, H] (and the head outputs when
+ * `captureHeads`). Consumes the batch and `patch`.
+ */
+function hiddenStates(
+  params: LlamaParams,
+  batch: TokenBatch,
+  opts: ConfigOption & { patch?: HeadPatch; captureHeads?: boolean },
+): { h: np.Array; heads?: np.Array[] } {
   const config = opts.config, c = resolveLlamaConfig(config);
   const [B, T] = batch.tokens.shape;
   if (T > c.max_position_embeddings) {
@@ -344,9 +384,20 @@ function hiddenStates(params: LlamaParams, batch: TokenBatch, opts: ConfigOption
     allowed = np.logicalAnd(allowed, batch.attnMask.reshape([B, 1, 1, 1, T]).greater(0));
   }
   const x = embed(params, batch.tokens.reshape([B * T]));
-  const out = decoder(params, x, { config, b: B, t: T, s: T, cos, sin, allowed });
+  const { patch, captureHeads } = opts;
+  const out = decoder(params, x, {
+    config,
+    b: B,
+    t: T,
+    s: T,
+    cos,
+    sin,
+    allowed,
+    patch,
+    captureHeads,
+  });
   for (const a of [...out.k, ...out.v]) a.dispose();
-  return out.h;
+  return { h: out.h, heads: out.heads };
 }
 
 /**
@@ -355,9 +406,32 @@ function hiddenStates(params: LlamaParams, batch: TokenBatch, opts: ConfigOption
  */
 export function llamaForward(params: LlamaParams, batch: TokenBatch, opts: ConfigOption): np.Array {
   const [B, T] = batch.tokens.shape;
-  const logits = head(params, hiddenStates(params, batch, opts));
+  const logits = head(params, hiddenStates(params, batch, { config: opts.config }).h);
   tree.dispose(params);
   return logits.reshape([B, T, opts.config.vocab_size]);
+}
+
+/**
+ * {@link llamaForward} with per-head patching and capture: logits [B, T, V] computed with the
+ * head outputs of `patch` mixed in (see {@link HeadPatch}), and with `capture`, every layer's
+ * clean head outputs [B·T, NH·D] before patching (a forward on counterfactual tokens with
+ * `capture` and no `patch` gives the `cf` of a later patch). Without `patch` the logits are
+ * llamaForward's. Consumes `params`, `batch` and `patch`.
+ */
+export function llamaForwardHeads(
+  params: LlamaParams,
+  batch: TokenBatch,
+  opts: ConfigOption & { patch?: HeadPatch; capture?: boolean },
+): { logits: np.Array; heads: np.Array[] } {
+  const [B, T] = batch.tokens.shape;
+  const out = hiddenStates(params, batch, {
+    config: opts.config,
+    patch: opts.patch,
+    captureHeads: opts.capture,
+  });
+  const logits = head(params, out.h);
+  tree.dispose(params);
+  return { logits: logits.reshape([B, T, opts.config.vocab_size]), heads: out.heads ?? [] };
 }
 
 /**
