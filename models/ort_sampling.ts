@@ -167,39 +167,14 @@ export class OrtSampler {
     if (B === 0) return { tokens: [], logProbs: [], stopped: [] };
     checkSampleArguments(prompts, opts);
     if (this.#stale(params)) await this.refresh(params);
-    const { layers, kv, d, vocab: V } = this.#dims;
+    const { layers, vocab: V } = this.#dims;
 
     // Prefill, left-padded: row i's prompt sits at the end of P columns, its positions counted
     // from its first real token, the padding masked out; so every row's next token comes from
     // column P − 1 and all rows decode in step. The attention mask grows by one column per step.
-    const lens = prompts.map((p) => p.length);
-    const P = Math.max(...lens);
-    const ids = new BigInt64Array(B * P), posIds = new BigInt64Array(B * P);
-    const mask = new BigInt64Array(B * P);
-    prompts.forEach((p, i) => {
-      const pad = P - p.length;
-      for (let j = 0; j < p.length; j++) {
-        ids[i * P + pad + j] = BigInt(p[j]);
-        posIds[i * P + pad + j] = BigInt(j);
-        mask[i * P + pad + j] = 1n;
-      }
-    });
+    const { feeds, mask, width: P } = this.#prefill(prompts);
     let rows = Array.from({ length: B }, (_, i) => i); // the rows still decoding, in batch order
     let masks = rows.map((i) => mask.subarray(i * P, (i + 1) * P));
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor("int64", ids, [B, P]),
-      attention_mask: new ort.Tensor("int64", mask, [B, P]),
-      position_ids: new ort.Tensor("int64", posIds, [B, P]),
-    };
-    for (let l = 0; l < layers; l++) {
-      for (const kind of ["key", "value"]) {
-        feeds[`past_key_values.${l}.${kind}`] = new ort.Tensor(
-          "float32",
-          new Float32Array(0),
-          [B, kv, 0, d],
-        );
-      }
-    }
     let out = await this.#run(feeds);
     let z = lastLogits(out.logits, P, V);
 
@@ -245,7 +220,7 @@ export class OrtSampler {
         attention_mask: new ort.Tensor("int64", maskAll, [A, T]),
         position_ids: new ort.Tensor(
           "int64",
-          BigInt64Array.from(rows, (i) => BigInt(lens[i] + tokens[i].length - 1)),
+          BigInt64Array.from(rows, (i) => BigInt(prompts[i].length + tokens[i].length - 1)),
           [A, 1],
         ),
         ...past,
@@ -256,16 +231,15 @@ export class OrtSampler {
   }
 
   /**
-   * The logits of every position of each sequence ([length × V] row-major per sequence), from
-   * one left-padded forward over all of them: for checks against the jax-js model. Loads
-   * `params` when they changed.
+   * The prefill feeds of sequences, left-padded: row i's tokens sit at the end of `width`
+   * columns, positions counted from its first real token, padding masked out, empty caches.
    */
-  async logits(
-    params: LlamaParams,
-    seqs: readonly (readonly number[])[],
-  ): Promise<Float32Array[]> {
-    if (this.#stale(params)) await this.refresh(params);
-    const { layers, kv, d, vocab: V } = this.#dims, B = seqs.length;
+  #prefill(seqs: readonly (readonly number[])[]): {
+    feeds: Record<string, ort.Tensor>;
+    mask: BigInt64Array;
+    width: number;
+  } {
+    const { layers, kv, d } = this.#dims, B = seqs.length;
     const P = Math.max(...seqs.map((s) => s.length));
     const ids = new BigInt64Array(B * P), pos = new BigInt64Array(B * P);
     const mask = new BigInt64Array(B * P);
@@ -291,6 +265,21 @@ export class OrtSampler {
         );
       }
     }
+    return { feeds, mask, width: P };
+  }
+
+  /**
+   * The logits of every position of each sequence ([length × V] row-major per sequence), from
+   * one left-padded forward over all of them: for checks against the jax-js model. Loads
+   * `params` when they changed.
+   */
+  async logits(
+    params: LlamaParams,
+    seqs: readonly (readonly number[])[],
+  ): Promise<Float32Array[]> {
+    if (this.#stale(params)) await this.refresh(params);
+    const V = this.#dims.vocab;
+    const { feeds, width: P } = this.#prefill(seqs);
     const z = (await this.#run(feeds)).logits.data as Float32Array;
     return seqs.map((s, i) => z.slice((i * P + P - s.length) * V, (i + 1) * P * V));
   }
