@@ -764,20 +764,14 @@ export async function compare(req: CompareRequest): Promise<Comparison> {
     r.p_mcnemar_holm = hm[i];
   });
 
-  const a: Side = {
-    dir: fa.dir,
-    recipe: fa.header.recipe.id,
-    variant: va,
-    lrs: lrsA,
-    chosen: lrA === undefined ? "best" : "--lr",
-  };
-  const b: Side = {
-    dir: fb.dir,
-    recipe: fb.header.recipe.id,
-    variant: vb,
-    lrs: lrsB,
-    chosen: lrB === undefined ? "best" : "--lr",
-  };
+  const side = (f: typeof fa, variant: string, lrs: Side["lrs"], lr: unknown): Side => ({
+    dir: f.dir,
+    recipe: f.header.recipe.id,
+    variant,
+    lrs,
+    chosen: lr === undefined ? "best" : "--lr",
+  });
+  const a = side(fa, va, lrsA, lrA), b = side(fb, vb, lrsB, lrB);
   const out = req.out ?? defaultOut(a, b, same, req);
   return { a, b, rows, flips, notes, replicates, seed, step: atStep, out };
 }
