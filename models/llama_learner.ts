@@ -244,7 +244,7 @@ export function llamaLearner(
     loraModules(config, { targets: opts.lora.targets, where: "lora" });
   }
   // SFT completions per labelling and item (the labelling's targets, one drawn per item), and
-  // one padded length per labelling so that every SFT step runs one compiled program.
+  // the labelling's longest row (checked against the context; each step pads to its own).
   const completions = new Map<string, { ids: number[][]; length: number }>();
   const completionsOf = (labelling: string, seed: number) => {
     let c = completions.get(labelling);
@@ -332,7 +332,13 @@ export function llamaLearner(
               completion: targets.ids[i],
             }));
             const batch = () => {
-              const b = sftBatch(examples, { length: targets.length, padId: tok.padId });
+              // Padded to this micro-batch's longest row (a multiple of 16, at most the
+              // labelling's longest): a few long items no longer pad every step.
+              const length = Math.min(
+                targets.length,
+                bucket(Math.max(...examples.map((e) => e.prompt.length + e.completion.length)), 16),
+              );
+              const b = sftBatch(examples, { length, padId: tok.padId });
               if (ref) {
                 b.refLogProbs = referenceLogProbs(ref, b, { config });
                 b.beta = np.array(beta);

@@ -10,12 +10,14 @@ import { type Lock, tryLock } from "../lib/lock.ts";
 import { hashOf } from "../lib/hash.ts";
 import type { Family, ModelSpec, OpenOptions } from "../models/families.ts";
 import type { Policy, Request } from "../models/policy.ts";
+import { lengthGroupedOrder } from "../trainers/batches.ts";
 import { sft } from "../trainers/sft.ts";
 import type { StepLog } from "../trainers/types.ts";
 import type { Plan } from "./resolve.ts";
 
 /** Bump when anything below changes the pretrained weights of the same recipe. */
-const BASE_CODE_VERSION = "base/4"; // 4: the MLP trains on onnxruntime (models/mlp_engine.ts)
+// 5: text pretraining in length-grouped batches, each padded to its own longest row.
+const BASE_CODE_VERSION = "base/5";
 
 /** π0 and where it came from. */
 export interface Base {
@@ -110,7 +112,19 @@ async function pretrain(
   const { family, model } = plan, { dir, hash } = opts;
   const p = plan.recipe.pretrain!;
   const policy = await family.open(model, { ...opts, seed: p.seed });
-  const learner = policy.learner!(plan.pretrain, {});
+  // Text items in length-grouped batches (each step pads to its own longest row), so the few
+  // long items of a mixture do not pad every step.
+  const lengths = plan.pretrain.map((inst) =>
+    inst.request.kind === "generate"
+      ? inst.request.prompt.length + String(inst.targets("pretrain")?.[0] ?? "").length
+      : 0
+  );
+  const grouped = plan.pretrain.length > 0 &&
+    plan.pretrain.every((i) => i.request.kind === "generate");
+  const learner = policy.learner!(
+    plan.pretrain,
+    grouped ? { batches: lengthGroupedOrder(lengths) } : {},
+  );
   await sft.train(learner, {
     lr: p.lr,
     schedule: p.schedule ?? undefined,

@@ -28,6 +28,7 @@ import { arithTask } from "./lm/arith.ts";
 import { bracketsTask } from "./lm/brackets.ts";
 import { compareTask } from "./lm/compare.ts";
 import { copyTask } from "./lm/copy.ts";
+import { factsTask } from "./lm/facts.ts";
 import { lookupTask } from "./lm/lookup.ts";
 import { reverseTask } from "./lm/reverse.ts";
 import { sortTask } from "./lm/sort.ts";
@@ -78,6 +79,7 @@ export const TASK_LIST: readonly AnyTask[] = [
   arithTask,
   compareTask,
   bracketsTask,
+  factsTask,
   lookupTask,
 ];
 
