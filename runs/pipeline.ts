@@ -46,7 +46,7 @@ import { inShard, type Shard, type ShardInfo } from "./shard.ts";
  * the Llama trains on jax-js and samples rollouts on onnxruntime (models/ort_sampling.ts); the
  * MLP trains and answers on onnxruntime (models/mlp_engine.ts).
  */
-const ENGINE = "@jax-js/jax@0.1.25 + onnxruntime-node@1.30.0";
+export const ENGINE = "@jax-js/jax@0.1.25 + onnxruntime-node@1.30.0";
 
 /** Where and how to run a recipe. */
 export interface BenchOptions {

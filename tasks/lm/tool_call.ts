@@ -193,19 +193,27 @@ export function checkToolCall(item: ToolCallItem, output: string): ToolCallCheck
 
 /**
  * Reward: 1 for the right call, 0.5 for a schema-valid call with the wrong tool or values, 0.25
- * for other JSON objects (so RL gets a signal for the format before the content), 0 otherwise.
+ * for other JSON objects, and below that, for text that is not a JSON object, 0.2 × the share of
+ * the canonical call's characters it matches from the start (so `{"name":"play","argu` earns
+ * about 0.1). The format credit is there because a group-normalised advantage needs rewards that
+ * differ within a group: a tiny base model writes JSON-shaped text long before valid JSON
+ * (version 1 gave such text 0, and GRPO never got a signal on this task).
  */
 function rewardToolCall(item: ToolCallItem, output: string): number {
   const c = checkToolCall(item, output);
   if (c.correct) return 1;
   if (c.errors.length === 0) return 0.5;
-  return c.errors[0] === "output is not JSON" || !/^\{/.test(answerText(output)) ? 0 : 0.25;
+  const text = answerText(output);
+  if (c.errors[0] !== "output is not JSON" && /^\{/.test(text)) return 0.25;
+  let k = 0;
+  while (k < text.length && k < item.answer.length && text[k] === item.answer[k]) k++;
+  return 0.2 * k / item.answer.length;
 }
 
 /** A request in words -> a JSON tool call, checked by schema and by value. */
 export const toolCall = defineGeneratedTask<ToolCallItem>({
   id: "tool_call",
-  version: "1",
+  version: "2",
   kind: "downstream",
   description: "request in words -> JSON tool call, schema-checked and value-checked",
   generator: "a request to one of 7 tools (timer, heat, light, play, call, alarm, conv) in words",

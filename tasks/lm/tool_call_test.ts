@@ -72,17 +72,19 @@ Deno.test("tool_call: key order and spacing are free; values, names and keys are
       '{"name":"timer","arguments":[5]}', // arguments not an object
     ]
   ) deepEqual(await grade(bad), [0, 0.25], bad);
-  // Not a JSON object at all: 0 and 0.
+  // Not a JSON object at all: score 0, reward 0.2 × the share of the canonical call matched
+  // from the start (the answer has 38 characters).
   for (
-    const bad of [
-      '{"name":"timer","arguments":{"min":5}', // truncated
-      '{"name":"timer","arguments":{"min":5}}}', // trailing brace
-      "timer 5",
-      "null",
-      "5",
-      "[1]",
-    ]
-  ) deepEqual(await grade(bad), [0, 0], bad);
+    const [bad, k] of [
+      ['{"name":"timer","arguments":{"min":5}', 37], // truncated
+      ['{"name":"timer","arguments":{"min":5}}}', 38], // trailing brace
+      ['{"name":"tim', 12],
+      ["timer 5", 0],
+      ["null", 0],
+      ["5", 0],
+      ["[1]", 0],
+    ] as const
+  ) deepEqual(await grade(bad), [0, 0.2 * k / 38], bad);
   ok(
     checkToolCall(item, '{"name":"timer","arguments":{"min":0}}').errors[0].includes(
       "$.arguments.min",

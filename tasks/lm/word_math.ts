@@ -1,9 +1,13 @@
-// Downstream task `word_math` of the tiny LM: templated word problems with one or two
-// operations; answers are 0-99, and the single number in the output counts.
+// Downstream task `word_math` of the tiny LM: templated word problems built on the base's skills:
+// read a count off the text (lookup), name the larger or smaller count (compare, then copy), or
+// add and subtract numbers 0-20 (arith's range). The single number in the output counts.
 //
-//   Ann has 12 pens and gets 5 more. How many now?  -> 17
+//   Ann has 12 pens and Bob has 5. How many has the one with more?  -> 12
+//   Ann has 7 pens and gets 5 more. How many now?                    -> 12
 //
-// Capacity: over 30k distinct prompts in each split.
+// Version 2: version 1's problems (answers up to 99, products, two operations) needed arithmetic
+// a 0.5M-parameter base does not have (its `arith` panel score is ~0.1), so no trainer learned
+// them (docs/lm_base_study.md). Capacity: over 30k distinct prompts in each split.
 
 import type { Rng } from "../../lib/rng.ts";
 import { answerText, between, type LmItem, pick } from "./items.ts";
@@ -17,38 +21,25 @@ function drawWordMath(r: Rng): Omit<LmItem, "id"> {
   const n = pick(r, NAMES), o = pick(r, OBJECTS);
   const m = pick(r, NAMES.filter((x) => x !== n));
   const q = (prompt: string, answer: number) => ({ prompt, answer: String(answer) });
-  switch (r.int(8)) {
-    case 0: {
-      const a = between(r, 2, 60), b = between(r, 2, 99 - a);
-      return q(`${n} has ${a} ${o}s and gets ${b} more. How many now?`, a + b);
-    }
-    case 1: {
-      const a = between(r, 3, 99), b = between(r, 1, a - 1);
-      return q(`${n} has ${a} ${o}s and gives away ${b}. How many left?`, a - b);
-    }
-    case 2: {
-      const a = between(r, 2, 9), b = between(r, 2, 9);
-      return q(`${n} buys ${a} bags of ${b} ${o}s. How many ${o}s?`, a * b);
-    }
-    case 3: {
-      const a = between(r, 2, 50), b = between(r, 1, 40), c = between(r, 1, a + b - 1);
-      return q(`${n} has ${a} ${o}s, gets ${b}, then loses ${c}. How many now?`, a + b - c);
-    }
+  // Two different counts 1-99 (b uniform over the 98 numbers other than a).
+  const a = between(r, 1, 99), b0 = between(r, 1, 98), b = b0 >= a ? b0 + 1 : b0;
+  const two = `${n} has ${a} ${o}s and ${m} has ${b}.`;
+  switch (r.int(6)) {
+    case 0:
+      return q(`${two} How many has ${m}?`, b);
+    case 1:
+      return q(`${two} How many has ${n}?`, a);
+    case 2:
+      return q(`${two} How many has the one with more?`, Math.max(a, b));
+    case 3:
+      return q(`${two} How many has the one with fewer?`, Math.min(a, b));
     case 4: {
-      const a = between(r, 2, 9), b = between(r, 2, 9), c = between(r, 1, a * b - 1);
-      return q(`${n} has ${a} packs of ${b} ${o}s and gives away ${c}. How many?`, a * b - c);
-    }
-    case 5: {
-      const a = between(r, 1, 60), b = between(r, 1, 99 - a);
-      return q(`${n} has ${a} ${o}s. ${m} has ${b} more. How many has ${m}?`, a + b);
-    }
-    case 6: {
-      const a = between(r, 2, 99), b = between(r, 1, a - 1);
-      return q(`${n} has ${a} ${o}s. ${m} has ${b} fewer. How many has ${m}?`, a - b);
+      const x = between(r, 0, 20), y = between(r, 0, 20);
+      return q(`${n} has ${x} ${o}s and gets ${y} more. How many now?`, x + y);
     }
     default: {
-      const each = between(r, 2, 12), kids = between(r, 2, Math.min(9, Math.floor(99 / each)));
-      return q(`${n} shares ${each * kids} ${o}s among ${kids} kids. How many each?`, each);
+      const x = between(r, 1, 20), y = between(r, 0, x);
+      return q(`${n} has ${x} ${o}s and gives away ${y}. How many left?`, x - y);
     }
   }
 }
@@ -68,13 +59,13 @@ function scoreWordMath(item: LmItem, output: string): 0 | 1 {
   return extractNumber(output) === Number(item.answer) ? 1 : 0;
 }
 
-/** Templated arithmetic word problems (1-2 operations); the single number in the output counts. */
+/** Templated word problems over the base's skills; the single number in the output counts. */
 export const wordMath = defineGeneratedTask({
   id: "word_math",
-  version: "1",
+  version: "2",
   kind: "downstream",
-  description: "templated word problems with 1-2 operations, answers 0-99",
-  generator: "8 word-problem templates (add, take away, multiply, share) with names and objects",
+  description: "word problems: read a count, pick the larger/smaller, add/subtract 0-20",
+  generator: "6 word-problem templates (read, more, fewer, add, take away) with names and objects",
   sizes: DOWNSTREAM_SIZES,
   draw: drawWordMath,
   score: scoreWordMath,
