@@ -50,29 +50,19 @@ function scoreManyAnswers(item: ManyAnswersItem, output: string): 0 | 1 {
   return n >= item.lo && n <= item.hi && n % item.mod === item.rem ? 1 : 0;
 }
 
-/**
- * Reward: 1 if correct, 0.5 for a number in the range that breaks the rule, 0.25 for any other
- * canonical number, else 0. The format credit below a right answer (like the format rewards of
- * R1-style RL) is there because a group-normalised advantage needs rewards that differ within a
- * group, and a tiny base model that never answers right still writes a number sometimes.
- */
-function rewardManyAnswers(item: ManyAnswersItem, output: string): number {
-  if (scoreManyAnswers(item, output)) return 1;
-  const s = answerText(output);
-  if (!/^(0|[1-9][0-9]*)$/.test(s)) return 0;
-  return Number(s) >= item.lo && Number(s) <= item.hi ? 0.5 : 0.25;
-}
-
 /** Name a number in a range with a divisibility rule; any such number is correct. */
 export const manyAnswers = defineGeneratedTask<ManyAnswersItem>({
   id: "many_answers",
-  version: "1",
+  version: "2",
   kind: "downstream",
   description: "name a number in a range that is a multiple of k (or odd); any such is correct",
   generator: "`m<k>:<lo>,<hi>=` or `odd:<lo>,<hi>=`, ranges of 5-21 numbers in 1-99, >= 3 answers",
   sizes: DOWNSTREAM_SIZES,
   draw: drawManyAnswers,
   score: scoreManyAnswers,
-  reward: rewardManyAnswers,
+  // The reward is the score, 1 or 0 (version 2). Version 1 gave format credit (0.5 for a number
+  // in the range, 0.25 for any number) for a base that never wrote one; the base now answers in
+  // the format, and GRPO climbed the credit (train reward 0.38 → 0.57) without answering right
+  // more often (docs/lm_base_study.md §5). A 0/1 reward also gives RIF-RFT groups to filter.
   correct: correctAnswers,
 });

@@ -1,5 +1,5 @@
 // Tests for many_answers: the set of correct answers (what score, reward and train.correct
-// accept), the canonical target, and the format credit of the reward.
+// accept), the canonical target, and the 0/1 reward.
 
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { correctAnswers, manyAnswers, type ManyAnswersItem } from "./many_answers.ts";
@@ -20,12 +20,12 @@ Deno.test("many_answers: accepts exactly the members of correctAnswers", async (
       const want = inRange && (k === null ? n % 2 === 1 : n % k === 0);
       equal(good.includes(String(n)), want, `${item.prompt} ${n}`);
       equal(await accOf(manyAnswers, item, String(n)), want ? 1 : 0, `${item.prompt} ${n}`);
-      equal(rewardOf(manyAnswers, item, `${n}\n`), want ? 1 : inRange ? 0.5 : 0.25);
+      equal(rewardOf(manyAnswers, item, `${n}\n`), want ? 1 : 0, "the reward is the score");
     }
     const x = good[1];
     for (const bad of [`0${x}`, `+${x}`, ` ${x}`, `${x}.0`, `${x},${good[2]}`, `-${x}`]) {
       equal(await accOf(manyAnswers, item, bad), 0, `${item.prompt} ${JSON.stringify(bad)}`);
-      equal(rewardOf(manyAnswers, item, bad), 0, "not a canonical number: no format credit");
+      equal(rewardOf(manyAnswers, item, bad), 0, "not a canonical number");
     }
   }
   ok(all.some((i) => i.prompt.startsWith("odd:")), "odd rules drawn");
@@ -49,10 +49,5 @@ Deno.test("many_answers: a hand-worked item", async () => {
     ),
     [1, 1, 0, 0, 0, 0, 0],
   );
-  deepEqual(["15", "13", "21", "many"].map((o) => rewardOf(manyAnswers, item, o)), [
-    1,
-    0.5,
-    0.25,
-    0,
-  ]);
+  deepEqual(["15", "13", "21", "many"].map((o) => rewardOf(manyAnswers, item, o)), [1, 0, 0, 0]);
 });

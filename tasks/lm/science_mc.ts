@@ -8,8 +8,8 @@
 // Capacity: over 30k distinct prompts in each split.
 
 import { permutation, type Rng } from "../../lib/rng.ts";
-import { answerText, type LmItem, MAX_PROMPT, pick } from "./items.ts";
-import { defineGeneratedTask, DOWNSTREAM_SIZES, exactMatch } from "./generated.ts";
+import { type LmItem, MAX_PROMPT, pick } from "./items.ts";
+import { defineGeneratedTask, DOWNSTREAM_SIZES } from "./generated.ts";
 import { ANIMAL_CLASSES, PLANETS, SI_UNITS, STATES } from "./science_facts.ts";
 
 /** A multiple-choice item: the options as shown and the index of the correct one. */
@@ -115,27 +115,18 @@ function drawScience(r: Rng): Omit<ScienceItem, "id"> {
 }
 
 /**
- * Reward: 1 if right, 0.25 for another option number shown, else 0. The format credit is there
- * because a group-normalised advantage needs rewards that differ within a group, and a tiny base
- * model that never answers right still writes an option number sometimes.
- */
-function rewardScience(item: ScienceItem, output: string): number {
-  if (exactMatch(item, output)) return 1;
-  const k = OPTION_NUMBERS.indexOf(answerText(output));
-  return answerText(output).length === 1 && k >= 0 && k < item.options.length ? 0.25 : 0;
-}
-
-/**
  * Numbered multiple choice over small science fact tables; options shuffled by the seed. The
  * score is 1 iff the output is exactly the correct option number (nothing else).
  */
 export const scienceMc = defineGeneratedTask<ScienceItem>({
   id: "science_mc",
-  version: "1",
+  version: "2",
   kind: "downstream",
   description: "multiple choice (3-4 numbered options) on animal classes, states, planets, units",
   generator: "`Q:<question> 1)x 2)y 3)z 4)w =` from science_facts.ts, shuffled distractors",
   sizes: DOWNSTREAM_SIZES,
   draw: drawScience,
-  reward: rewardScience,
+  // The reward is the score, 1 or 0 (version 2; version 1 gave 0.25 for another option number,
+  // format credit for a base that never wrote one: the base now answers with an option number
+  // most of the time, see many_answers.ts).
 });

@@ -1,6 +1,6 @@
 // Tests for science_mc: exactly one true option per question (checked against the fact tables),
 // shown where the answer says, spread evenly over the option numbers; strict score and the
-// reward's format credit.
+// the 0/1 reward.
 
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { type ScienceItem, scienceMc } from "./science_mc.ts";
@@ -61,7 +61,7 @@ Deno.test("science_mc: exactly one true option, at the answer's number", async (
   }
 });
 
-Deno.test("science_mc: another option shown earns 0.25, anything else 0", async () => {
+Deno.test("science_mc: the reward is the score, 1 for the right option number, else 0", async () => {
   const mc: ScienceItem = {
     id: "s",
     prompt: "Q:shark is a kind of? 1)bird 2)fish 3)insect =",
@@ -69,14 +69,9 @@ Deno.test("science_mc: another option shown earns 0.25, anything else 0", async 
     options: ["bird", "fish", "insect"],
     correct: 1,
   };
-  deepEqual(["2", "1", "3", "4", "22", "fish", ""].map((o) => rewardOf(scienceMc, mc, o)), [
-    1,
-    0.25,
-    0.25,
-    0, // not an option shown
-    0,
-    0,
-    0,
-  ]);
+  deepEqual(
+    ["2", "2\n", "1", "3", "4", "22", "fish", ""].map((o) => rewardOf(scienceMc, mc, o)),
+    [1, 1, 0, 0, 0, 0, 0, 0],
+  );
   deepEqual(await Promise.all(["2", "1", "3"].map((o) => accOf(scienceMc, mc, o))), [1, 0, 0]);
 });
