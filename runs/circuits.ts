@@ -69,8 +69,12 @@ export function circuitItems(
   return out;
 }
 
-/** The discovery settings every checkpoint uses (only the model differs). */
-const LR = 0.05, TAU: [number, number] = [1, 0.05];
+/**
+ * The discovery settings every checkpoint uses (only the model differs): Adam's learning rate on
+ * θ and θ's start (m = sigmoid(1) ≈ 0.73 at τ = 1), sized for a few dozen steps (a head can cross
+ * θ = 0 within ~7 steps), and τ annealed from 1 to 0.05.
+ */
+const LR = 0.15, INIT = 1, TAU: [number, number] = [1, 0.05];
 
 /**
  * Finds and measures each skill's circuit in `policy` (borrowed): one `circuit` record per
@@ -98,6 +102,7 @@ export async function circuitRecords(
       steps: s.steps,
       lambda: s.lambda,
       lr: LR,
+      init: INIT,
       tau: TAU,
     });
     const rep = await evaluateCircuit(policy.params, items, { config, mask: found.mask });
