@@ -8,7 +8,8 @@
 
 import { ValidationError } from "../lib/errors.ts";
 import { accuracy, type CircuitItem, discoverCircuit, evaluateCircuit } from "../evals/circuits.ts";
-import { LlamaPolicy } from "../models/llama_policy.ts";
+// A type only: the class's module loads onnxruntime, which `report` (no FFI) must not load.
+import type { LlamaPolicy } from "../models/llama_policy.ts";
 import type { Policy } from "../models/policy.ts";
 import { promptIds } from "../models/tokenizer.ts";
 import type { Item, Task } from "../tasks/task.ts";
@@ -69,6 +70,13 @@ export function circuitItems(
   return out;
 }
 
+/** Whether a policy is the in-process jax-js Llama (its weights, config and tokenizer at hand). */
+function isLlama(policy: Policy): policy is LlamaPolicy {
+  const p = policy as Partial<LlamaPolicy>;
+  return policy.family === "llama" && p.params !== undefined && p.config !== undefined &&
+    p.tokenizer !== undefined;
+}
+
 /**
  * The discovery settings every checkpoint uses (only the model differs): Adam's learning rate on
  * θ and θ's start (m = sigmoid(1) ≈ 0.73 at τ = 1), sized for a few dozen steps (a head can cross
@@ -86,7 +94,7 @@ export async function circuitRecords(
   s: ResolvedCircuits,
   at: { run: RunFields; stage: number; step: number },
 ): Promise<CircuitRecord[]> {
-  if (!(policy instanceof LlamaPolicy)) {
+  if (!isLlama(policy)) {
     throw new ValidationError("circuits", `needs a llama model, got ${policy.family ?? "another"}`);
   }
   const config = policy.config, out: CircuitRecord[] = [];

@@ -16,8 +16,9 @@
 //   panel                each panel task's accuracy after the last stage, per variant, against π0
 //   curves-<variant>     loss, reward, KL and kept instances per optimiser step, mean over seeds
 //   base                 π0's scores (evaluation-only recipes)
-//   circuits-<model>     attention heads (layer × head) of π0 and of each variant after its
-//                        stages: share of skills, seeds and stages whose circuit holds the head
+//   circuits-<variant>   attention heads (layer × head) of π0 and of each variant after its
+//                        stages (circuits-base: π0's): share of skills, seeds and stages whose
+//                        circuit holds the head
 
 import * as vega from "vega";
 import { type LoggerInterface, None, parse, View } from "vega";
@@ -1068,6 +1069,7 @@ function fitTable(fits: readonly FitRow[]): string {
  * (skills × seeds × stages) that hold it.
  */
 async function circuitChart(
+  id: string,
   model: string,
   circuits: readonly CircuitRecord[],
 ): Promise<Chart> {
@@ -1078,7 +1080,7 @@ async function circuitChart(
       return { layer: `L${l}`, head: `H${h}`, value: fin(v), text: num(v, 2) };
     })).flat();
   const skills = [...new Set(circuits.map((c) => c.skill))];
-  return await render(`circuits-${slug(model)}`, {
+  return await render(`circuits-${id}`, {
     title: {
       text: model,
       subtitle: `${circuits.length} circuit${circuits.length === 1 ? "" : "s"} (${
@@ -1120,16 +1122,17 @@ async function circuitSection(ctx: Context): Promise<Section | null> {
   const circuits = ctx.input.records.filter((r): r is CircuitRecord => r.type === "circuit");
   if (circuits.length === 0) return null;
   const finished = new Set(ctx.runs.filter((r) => !r.diverged).map(runKey));
-  const models: [string, CircuitRecord[]][] = [
-    ["π0", circuits.filter((c) => c.variant === null)],
-    ...ctx.variants.map((v): [string, CircuitRecord[]] => [
+  const models: [string, string, CircuitRecord[]][] = [
+    ["base", "π0", circuits.filter((c) => c.variant === null)],
+    ...ctx.variants.map((v): [string, string, CircuitRecord[]] => [
+      slug(v),
       `${v} (after each stage)`,
       circuits.filter((c) => c.variant === v && finished.has(runKey(c))),
     ]),
   ];
   const charts: string[] = [];
-  for (const [model, cs] of models) {
-    if (cs.length > 0) charts.push(figure(await circuitChart(model, cs)));
+  for (const [id, model, cs] of models) {
+    if (cs.length > 0) charts.push(figure(await circuitChart(id, model, cs)));
   }
   const retention = (ctx.input.retention ?? []).filter((r) =>
     finished.has(runKey(r as never)) && Number.isFinite(r.retention as number)
