@@ -35,10 +35,11 @@ import {
   truncateTo,
   writeState,
 } from "./resume.ts";
-import { CSV_FILES, type Report, writeReport } from "./report.ts";
+import { CIRCUIT_FILES, CSV_FILES, type Report, writeReport } from "./report.ts";
 import { checkMemory, memoryBudgets, type Plan, resolvePlan, type RunKey } from "./resolve.ts";
 import type { LoadedRecipe } from "./recipes/mod.ts";
 import { planStages, type Stage } from "./stages.ts";
+import { circuitRecords } from "./circuits.ts";
 import { inShard, type Shard, type ShardInfo } from "./shard.ts";
 
 /**
@@ -283,6 +284,13 @@ async function runIn(
     if (!resumed) {
       scores = await evaluateAt(ctx, base.policy, { run: BASE_RUN, stage: 0, step: 0 });
       prog.phase(`base model π0: ${scores}`);
+      const c0 = performance.now();
+      const circuits = await circuitsAt(ctx, base.policy, { run: BASE_RUN, stage: 0, step: 0 });
+      if (circuits) {
+        prog.phase(
+          `base model π0 circuits (${((performance.now() - c0) / 1000).toFixed(1)} s): ${circuits}`,
+        );
+      }
       await commit(ctx, { done: 0, current: null });
     }
     for (const [i, { run, k }] of mine.entries()) {
@@ -526,7 +534,7 @@ async function runStage(
         ? { lora: { rank: v.lora.rank, alpha: v.lora.alpha, targets: v.lora.targets } }
         : {}),
     });
-    let evalSeconds = 0, lastStep = 0;
+    let evalSeconds = 0, circuitSeconds = 0, lastStep = 0;
     const t0 = performance.now();
     await run.planned.trainer.train(learner, {
       lr: run.lr,
@@ -571,6 +579,12 @@ async function runStage(
         const why = divergence({ kl }, klMax);
         if (why) throw new Diverged(st.stage, step, `KL(π0‖π): ${why}`);
         evalSeconds += (performance.now() - e0) / 1000;
+        // The circuits of the stage's final model (timed apart from the evaluation).
+        if (step === st.steps && ctx.plan.recipe.circuits) {
+          const c0 = performance.now();
+          await circuitsAt(ctx, policy, { run: fields, stage: st.stage, step });
+          circuitSeconds += (performance.now() - c0) / 1000;
+        }
         if (step === st.steps) {
           ctx.prog.note(
             `stage ${st.stage} (${st.tasks.join("+")}): ${scores} KL(π0‖π) ${kl.toFixed(3)}`,
@@ -585,8 +599,10 @@ async function runStage(
       }
       throw e;
     });
-    const train = (performance.now() - t0) / 1000 - evalSeconds;
-    for (const [phase, seconds] of [["train", train], ["evaluate", evalSeconds]] as const) {
+    const train = (performance.now() - t0) / 1000 - evalSeconds - circuitSeconds;
+    const phases: [string, number][] = [["train", train], ["evaluate", evalSeconds]];
+    if (ctx.plan.recipe.circuits) phases.push(["circuits", circuitSeconds]);
+    for (const [phase, seconds] of phases) {
       rec.add({ type: "timing", ...fields, phase, stage: st.stage, seconds });
     }
   } finally {
@@ -638,6 +654,25 @@ async function evaluateAt(
     parts.push(`panel ${(panel.reduce((a, b) => a + b, 0) / panel.length).toFixed(3)}`);
   }
   return parts.join(" ");
+}
+
+/**
+ * The recipe's circuit analysis of a policy (runs/circuits.ts): one circuit record per skill;
+ * returns each skill's circuit size and faithfulness as a short text, or null without one.
+ */
+async function circuitsAt(
+  ctx: Ctx,
+  policy: Policy,
+  at: { run: RunFields; stage: number; step: number },
+): Promise<string | null> {
+  const c = ctx.plan.recipe.circuits;
+  if (!c) return null;
+  const records = await circuitRecords(policy, ctx.plan.circuitTasks, c, at);
+  for (const r of records) ctx.rec.add(r);
+  return records.map((r) =>
+    `${r.skill} ${r.size} heads (faithfulness ${r.faithfulness.toFixed(2)})`
+  )
+    .join(", ");
 }
 
 /**
@@ -767,6 +802,7 @@ async function modelFiles(out: string): Promise<string[]> {
 async function clearOutputs(dir: string): Promise<void> {
   const names = [
     ...CSV_FILES,
+    ...CIRCUIT_FILES,
     "records.jsonl",
     "samples.jsonl",
     "manifest.json",

@@ -140,6 +140,31 @@ export interface Recipe {
   readonly matchWithin?: number;
   /** Variants left out of a second set of forgetting-vs-KL fits (e.g. those penalising KL). */
   readonly fitExcluding?: readonly string[];
+  /**
+   * Attention-head circuits (llama models; runs/circuits.ts): for each skill (a task with
+   * counterfactuals), on π0 and at the end of every stage, discovery on its first `items` test
+   * items that have a counterfactual (fewer where its test split holds fewer), `steps` Adam steps of the mask logits, L1 weight `lambda`;
+   * `seed` (default 0) draws the counterfactuals and the logits' jitter.
+   */
+  readonly circuits?: Circuits;
+}
+
+/** A recipe's circuit analysis (see Recipe.circuits). */
+export interface Circuits {
+  readonly skills: readonly string[];
+  readonly items: number;
+  readonly steps: number;
+  readonly lambda: number;
+  readonly seed?: number;
+}
+
+/** The circuit analysis with every option explicit. */
+export interface ResolvedCircuits {
+  readonly skills: readonly string[];
+  readonly items: number;
+  readonly steps: number;
+  readonly lambda: number;
+  readonly seed: number;
 }
 
 /** A task use with every option explicit. */
@@ -193,6 +218,8 @@ export interface ResolvedRecipe {
   readonly evalBatch: number | null;
   readonly matchWithin: number;
   readonly fitExcluding: readonly string[];
+  /** Absent when the recipe has no circuit analysis. */
+  readonly circuits?: ResolvedCircuits;
 }
 
 /** Declares a recipe (validated when it is run). */
@@ -303,6 +330,7 @@ export function validateRecipe(raw: unknown, file: string): ResolvedRecipe {
     "evalBatch",
     "matchWithin",
     "fitExcluding",
+    "circuits",
   ]);
   const id = c.str(r.id, "id");
   if (!/^[a-z0-9][a-z0-9_.-]*$/.test(id)) {
@@ -470,6 +498,23 @@ export function validateRecipe(raw: unknown, file: string): ResolvedRecipe {
   if (typeof orders === "number" && orders > 1 && stages.length < 2) {
     c.fail("orders", "more than one order needs at least 2 stages");
   }
+  let circuits: ResolvedCircuits | undefined;
+  if (r.circuits !== undefined) {
+    const o = c.obj(r.circuits, "circuits", ["skills", "items", "steps", "lambda", "seed"]);
+    if (!Array.isArray(o.skills) || o.skills.length === 0) {
+      c.fail("circuits.skills", "must be a non-empty list of task ids");
+    }
+    const skills = (o.skills as unknown[]).map((s, i) => c.str(s, `circuits.skills[${i}]`));
+    const dup = skills.find((s, i) => skills.indexOf(s) !== i);
+    if (dup) c.fail("circuits.skills", `'${dup}' appears twice`);
+    circuits = {
+      skills,
+      items: c.num(o.items, "circuits.items", { integer: true }),
+      steps: c.num(o.steps, "circuits.steps", { integer: true }),
+      lambda: c.num(o.lambda, "circuits.lambda", { zeroOk: true }),
+      seed: c.num(o.seed ?? 0, "circuits.seed", { integer: true, zeroOk: true }),
+    };
+  }
   return {
     id,
     description: c.str(r.description, "description"),
@@ -498,5 +543,6 @@ export function validateRecipe(raw: unknown, file: string): ResolvedRecipe {
       : c.num(r.evalBatch, "evalBatch", { integer: true }),
     matchWithin,
     fitExcluding: fitExcluding as string[],
+    ...(circuits ? { circuits } : {}),
   };
 }

@@ -7,7 +7,8 @@
 // Line types (`type`): recipe; eval (one task at one stage checkpoint: accuracy, n, metrics);
 // kl (KL(π0‖π), KL(π‖π0), KL(stage start‖π) at a stage checkpoint); step (one optimiser step);
 // run (a run finished or diverged, with its task order); timing (seconds of one phase; the only lines that
-// differ between two runs of the same recipe). Stage 0 lines (π0's evaluation) have null run
+// differ between two runs of the same recipe); circuit (one skill's attention-head circuit at
+// the end of a stage, runs/circuits.ts). Stage 0 lines (π0's evaluation) have null run
 // fields and stand for every run.
 
 import { ValidationError } from "../lib/errors.ts";
@@ -100,6 +101,39 @@ export interface TimingRecord extends RunFields {
   readonly seconds: number;
 }
 
+/**
+ * One skill's attention-head circuit at the end of a stage (stage 0: π0), found by
+ * differentiable binary masking against counterfactual prompts (runs/circuits.ts).
+ */
+export interface CircuitRecord extends RunFields {
+  readonly type: "circuit";
+  readonly stage: number;
+  readonly step: number;
+  readonly skill: string;
+  /** Clean/counterfactual pairs measured. */
+  readonly n: number;
+  /** Heads in the circuit. */
+  readonly size: number;
+  /** circuit_p / full_p. */
+  readonly faithfulness: number;
+  /** Mean p(answer) of the full model, and of the circuit alone (the rest counterfactual). */
+  readonly full_p: number;
+  readonly circuit_p: number;
+  /** Teacher-forced greedy exact match: full model, circuit alone, circuit ablated. */
+  readonly acc_full: number;
+  readonly acc_circuit: number;
+  readonly acc_ablated_cf: number;
+  readonly acc_ablated_mean: number;
+  /** Discovery's last loss (NLL + λ·Σm). */
+  readonly loss: number;
+  /** [layer][head]: 1 = in the circuit. */
+  readonly mask: readonly (readonly number[])[];
+  /** The trained mask logits θ [layer][head]. */
+  readonly theta: readonly (readonly number[])[];
+  /** Per head: drop in mean p(answer) when that head alone takes its counterfactual value. */
+  readonly necessity: readonly (readonly number[])[];
+}
+
 /** Any records.jsonl line. */
 export type AnyRecord =
   | RecipeRecord
@@ -107,7 +141,8 @@ export type AnyRecord =
   | KlRecord
   | StepRecord
   | RunRecord
-  | TimingRecord;
+  | TimingRecord
+  | CircuitRecord;
 
 /** π0's run fields. */
 export const BASE_RUN: RunFields = {
@@ -180,6 +215,10 @@ const NUMERIC = [
   "kl",
   "reward",
   "seconds",
+  "faithfulness",
+  "full_p",
+  "circuit_p",
+  "loss",
 ];
 
 /**
@@ -216,7 +255,9 @@ export async function readRecords(dir: string): Promise<{
   if (header?.type !== "recipe") {
     throw new ValidationError(`${path}:1`, "the first record must be the recipe (type recipe)");
   }
-  const bad = records.findIndex((r) => !["eval", "kl", "step", "run", "timing"].includes(r.type));
+  const bad = records.findIndex((r) =>
+    !["eval", "kl", "step", "run", "timing", "circuit"].includes(r.type)
+  );
   if (bad >= 0) {
     throw new ValidationError(`${path}:${bad + 2}`, `unknown record type '${records[bad].type}'`);
   }

@@ -22,7 +22,18 @@ import {
 } from "../evals/leaderboard.ts";
 import { summarize, SUMMARY_COLUMNS, type SummaryRow } from "../evals/summary.ts";
 import {
+  CIRCUIT_COLUMNS,
+  CIRCUIT_FIT_COLUMNS,
+  type CircuitFitRow,
+  circuitFits,
+  circuitRows,
+  RETENTION_COLUMNS,
+  type RetentionRow,
+  retentionRows,
+} from "../evals/circuit_tables.ts";
+import {
   type AnyRecord,
+  type CircuitRecord,
   type EvalRecord,
   type KlRecord,
   readRecords,
@@ -44,6 +55,9 @@ export const CSV_FILES = [
   "timings.csv",
 ] as const;
 
+/** The CSV files of the circuit analysis, written when the records hold circuit lines. */
+export const CIRCUIT_FILES = ["circuits.csv", "retention.csv", "circuit_fit.csv"] as const;
+
 /** The page of charts written beside the CSVs (runs/report_html.ts). */
 export const REPORT_HTML = "report.html";
 
@@ -53,7 +67,13 @@ export interface Report {
   readonly summary: readonly SummaryRow[];
   readonly fits: readonly FitRow[];
   readonly stages: readonly StageRow[];
-  readonly files: Readonly<Record<(typeof CSV_FILES)[number], string>>;
+  readonly files: Readonly<
+    & Record<(typeof CSV_FILES)[number], string>
+    & Partial<Record<(typeof CIRCUIT_FILES)[number], string>>
+  >;
+  /** retention.csv's rows and circuit_fit.csv's (empty without circuit records). */
+  readonly retention: readonly RetentionRow[];
+  readonly circuitFits: readonly CircuitFitRow[];
 }
 
 /** matrix.csv's columns, in order. */
@@ -162,12 +182,24 @@ export function buildReport(header: RecipeRecord, records: readonly Body[]): Rep
     ])
     : base; // an evaluation recipe: π0's evaluation is the whole matrix
   const timings = records.filter((r): r is TimingRecord => r.type === "timing");
+  // The circuit analysis (runs/circuits.ts): π0's circuits, then the runs', in record order.
+  const circuits = records.filter((r): r is CircuitRecord => r.type === "circuit");
+  const retention = retentionRows(circuits, stages);
+  const circuitFit = circuitFits(retention, { excluded: divergedRuns });
+  const circuitFiles = circuits.length === 0 ? {} : {
+    "circuits.csv": toCsv(circuitRows(circuits), CIRCUIT_COLUMNS),
+    "retention.csv": toCsv(retention, RETENTION_COLUMNS),
+    "circuit_fit.csv": toCsv(circuitFit, CIRCUIT_FIT_COLUMNS),
+  };
   return {
     leaderboard,
     summary,
     fits,
     stages,
+    retention,
+    circuitFits: circuitFit,
     files: {
+      ...circuitFiles,
       "matrix.csv": toCsv(matrix as EvalRecord[], MATRIX_COLUMNS),
       "leaderboard.csv": toCsv(leaderboard, LEADERBOARD_COLUMNS),
       "summary.csv": toCsv(summary, SUMMARY_COLUMNS),
@@ -205,12 +237,16 @@ export async function writeReport(
     summary: report.summary,
     fits: report.fits,
     stages: report.stages,
+    retention: report.retention,
+    circuitFits: report.circuitFits,
     manifest: manifest ?? opts.manifest ?? null,
   });
   const sha: Record<string, string> = {};
-  for (const name of CSV_FILES) {
-    await writeTextAtomic(join(dir, name), report.files[name]);
-    sha[name] = await sha256Hex(new TextEncoder().encode(report.files[name]));
+  const written = [...CSV_FILES, ...CIRCUIT_FILES.filter((n) => report.files[n] !== undefined)];
+  for (const name of written) {
+    const text = report.files[name]!;
+    await writeTextAtomic(join(dir, name), text);
+    sha[name] = await sha256Hex(new TextEncoder().encode(text));
   }
   await writeTextAtomic(join(dir, REPORT_HTML), html);
   sha[REPORT_HTML] = await sha256Hex(new TextEncoder().encode(html));
@@ -224,6 +260,6 @@ export async function writeReport(
   }
   return {
     ...report,
-    paths: [...CSV_FILES, REPORT_HTML, "records.jsonl", "samples.jsonl"].map((f) => join(dir, f)),
+    paths: [...written, REPORT_HTML, "records.jsonl", "samples.jsonl"].map((f) => join(dir, f)),
   };
 }

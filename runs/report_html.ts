@@ -16,6 +16,9 @@
 //   panel                each panel task's accuracy after the last stage, per variant, against π0
 //   curves-<variant>     loss, reward, KL and kept instances per optimiser step, mean over seeds
 //   base                 π0's scores (evaluation-only recipes)
+//   circuits-<variant>   attention heads (layer × head) of π0 and of each variant after its
+//                        stages (circuits-base: π0's): share of skills, seeds and stages whose
+//                        circuit holds the head
 
 import * as vega from "vega";
 import { type LoggerInterface, None, parse, View } from "vega";
@@ -24,7 +27,15 @@ import type { FitRow } from "../evals/law.ts";
 import type { LeaderboardRow, StageRow } from "../evals/leaderboard.ts";
 import { meanCI } from "../evals/stats.ts";
 import type { SummaryRow } from "../evals/summary.ts";
-import type { AnyRecord, EvalRecord, RecipeRecord, RunRecord, StepRecord } from "./records.ts";
+import type { CircuitFitRow, RetentionRow } from "../evals/circuit_tables.ts";
+import type {
+  AnyRecord,
+  CircuitRecord,
+  EvalRecord,
+  RecipeRecord,
+  RunRecord,
+  StepRecord,
+} from "./records.ts";
 
 type Body = Exclude<AnyRecord, RecipeRecord>;
 type Spec = Record<string, unknown>;
@@ -37,6 +48,9 @@ export interface ReportInput {
   readonly summary: readonly SummaryRow[];
   readonly fits: readonly FitRow[];
   readonly stages: readonly StageRow[];
+  /** retention.csv's and circuit_fit.csv's rows (runs/report.ts), when there are circuits. */
+  readonly retention?: readonly RetentionRow[];
+  readonly circuitFits?: readonly CircuitFitRow[];
   /** manifest.json's contents, when the folder has one (provenance: versions, git, device). */
   readonly manifest?: Readonly<Record<string, unknown>> | null;
 }
@@ -1050,6 +1064,131 @@ function fitTable(fits: readonly FitRow[]): string {
   );
 }
 
+/**
+ * A model's attention heads as a layer × head heatmap: per head the share of its circuits
+ * (skills × seeds × stages) that hold it.
+ */
+async function circuitChart(
+  id: string,
+  model: string,
+  circuits: readonly CircuitRecord[],
+): Promise<Chart> {
+  const L = circuits[0].mask.length, NH = circuits[0].mask[0]?.length ?? 0;
+  const values = Array.from({ length: L }, (_, l) =>
+    Array.from({ length: NH }, (_, h) => {
+      const v = mean(circuits.map((c) => c.mask[l]?.[h] ?? NaN));
+      return { layer: `L${l}`, head: `H${h}`, value: fin(v), text: num(v, 2) };
+    })).flat();
+  const skills = [...new Set(circuits.map((c) => c.skill))];
+  return await render(`circuits-${id}`, {
+    title: {
+      text: model,
+      subtitle: `${circuits.length} circuit${circuits.length === 1 ? "" : "s"} (${
+        skills.join(", ")
+      })`,
+    },
+    data: { values },
+    encoding: {
+      x: { field: "head", type: "nominal", title: "head", axis: { orient: "top", labelAngle: 0 } },
+      y: { field: "layer", type: "nominal", title: "layer" },
+    },
+    layer: [
+      {
+        mark: { type: "rect", stroke: "white" },
+        encoding: {
+          color: {
+            field: "value",
+            type: "quantitative",
+            scale: { domain: [0, 1], scheme: "oranges" },
+            title: "in circuit",
+          },
+        },
+      },
+      {
+        mark: { type: "text", fontSize: 11 },
+        encoding: {
+          text: { field: "text" },
+          color: { condition: { test: "datum.value > 0.6", value: "white" }, value: "black" },
+        },
+      },
+    ],
+    width: { step: 40 },
+    height: { step: 26 },
+  });
+}
+
+/** The circuit section: head heatmaps per model, retention per variant and skill, the fits. */
+async function circuitSection(ctx: Context): Promise<Section | null> {
+  const circuits = ctx.input.records.filter((r): r is CircuitRecord => r.type === "circuit");
+  if (circuits.length === 0) return null;
+  const finished = new Set(ctx.runs.filter((r) => !r.diverged).map(runKey));
+  const models: [string, string, CircuitRecord[]][] = [
+    ["base", "π0", circuits.filter((c) => c.variant === null)],
+    ...ctx.variants.map((v): [string, string, CircuitRecord[]] => [
+      slug(v),
+      `${v} (after each stage)`,
+      circuits.filter((c) => c.variant === v && finished.has(runKey(c))),
+    ]),
+  ];
+  const charts: string[] = [];
+  for (const [id, model, cs] of models) {
+    if (cs.length > 0) charts.push(figure(await circuitChart(id, model, cs)));
+  }
+  const retention = (ctx.input.retention ?? []).filter((r) =>
+    finished.has(runKey(r as never)) && Number.isFinite(r.retention as number)
+  );
+  const skills = [...new Set(retention.map((r) => r.skill as string))];
+  const rows = ctx.variants.flatMap((v) =>
+    skills.map((s) => {
+      const rs = retention.filter((r) => r.variant === v && r.skill === s);
+      return rs.length === 0 ? null : [
+        esc(v),
+        esc(s),
+        num(mean(rs.map((r) => r.base_size as number)), 1),
+        num(mean(rs.map((r) => r.size as number)), 2),
+        num(mean(rs.map((r) => r.retention as number))),
+        num(mean(rs.map((r) => r.faithfulness as number))),
+        String(rs.length),
+      ];
+    }).filter((r): r is string[] => r !== null)
+  );
+  const fits = ctx.input.circuitFits ?? [];
+  return {
+    id: "circuits",
+    title: "Attention-head circuits",
+    html: `<p>Per skill, the attention heads that carry its answer, found by differentiable ` +
+      `binary masking between clean and counterfactual prompts (docs/metrics.md "Circuits"), in ` +
+      `π0 and in every run after each stage. Each heatmap: the share of a model's circuits ` +
+      `(skills, seeds, stages) that hold each head.</p><div class="grid">${charts.join("")}</div>` +
+      (rows.length
+        ? `<h3>Retention of π0's circuits</h3><p>Share of π0's circuit heads a run's circuit ` +
+          `of the same skill keeps (retention.csv), mean over seeds and stages.</p>` +
+          table(
+            ["variant", "skill", "π0 size", "size", "retention", "faithfulness", "n"],
+            rows,
+            2,
+          )
+        : `<p class="note">No finished run has circuits yet.</p>`) +
+      (fits.length
+        ? `<h3>Panel drop against retention and against KL(π0‖π)</h3><p>Least-squares lines ` +
+          `over the same run × stage points (circuit_fit.csv).</p>` +
+          table(
+            ["skill", "predictor", "form", "c0", "c1", "R²", "n"],
+            fits.map((f) => [
+              esc(f.skill),
+              esc(f.predictor),
+              esc(f.form),
+              num(f.c0),
+              num(f.c1),
+              num(f.r2),
+              String(f.n),
+            ]),
+            3,
+          )
+        : ""),
+  };
+}
+
 /** Builds report.html from a result folder's records and tables (pure, deterministic). */
 export async function reportHtml(input: ReportInput): Promise<string> {
   const ctx = contextOf(input);
@@ -1207,6 +1346,10 @@ forgetting.</p>${bestTable(ctx)}`),
       sub: csub,
     });
   }
+
+  // Attention-head circuits (recipes with a circuits field).
+  const circuits = await circuitSection(ctx);
+  if (circuits) sections.push(circuits);
 
   // Diverged runs (leaderboard's diverged column; an evaluation has no runs).
   if (recipe.stages.length > 0) {

@@ -22,11 +22,12 @@ import {
 } from "../models/memory.ts";
 import type { Policy, RequestKind } from "../models/policy.ts";
 import { promptIds, TOKENIZERS } from "../models/tokenizer.ts";
-import { type AnyTask, getTask } from "../tasks/mod.ts";
+import { type AnyTask, getTask, TASKS } from "../tasks/mod.ts";
 import type { DataFileUsed, DataOptions, Item, Loaded } from "../tasks/task.ts";
 import { getTrainer, planOf } from "../trainers/mod.ts";
 import type { DataPlan, Trainer } from "../trainers/types.ts";
 import type { ResolvedRecipe, ResolvedUse, ResolvedVariant } from "./recipe.ts";
+import { type CircuitTask, counterfactualItems } from "./circuits.ts";
 import { fixtureDataFolder } from "./fixtures.ts";
 import { taskOrders, trainInstances } from "./stages.ts";
 
@@ -78,6 +79,8 @@ export interface Plan {
    * local `source` folder's config.json), for LoRA targets and the memory model; else null.
    */
   readonly architecture: LlamaModelConfig | null;
+  /** The skills of the recipe's circuit analysis, with their test items (none without one). */
+  readonly circuitTasks: readonly CircuitTask[];
 }
 
 /** Request kinds each family answers. */
@@ -192,10 +195,29 @@ export async function resolvePlan(
     }
     return { task, labelling: p.labelling };
   });
+  const circuitSkills = (recipe.circuits?.skills ?? []).map((id, i) => {
+    const where = at(`circuits.skills[${i}]`);
+    const task = getTask(id, where);
+    if (!task.counterfactual) {
+      const have = Object.values(TASKS).filter((t) => t.counterfactual).map((t) => t.id);
+      throw new ValidationError(
+        where,
+        `task '${id}' declares no counterfactuals (tasks that do: ${have.join(", ")})`,
+      );
+    }
+    return task;
+  });
+  if (recipe.circuits && family.id !== "llama") {
+    throw new ValidationError(
+      at("circuits"),
+      `circuit discovery patches the heads of an in-process llama model; this recipe's model is ${family.id}`,
+    );
+  }
   const usedIds = new Set([
     ...recipe.stages.map((u) => u.task),
     ...recipe.panel.map((u) => u.task),
     ...(recipe.pretrain?.tasks.map((t) => t.task) ?? []),
+    ...circuitSkills.map((t) => t.id),
   ]);
   // Sizes of registered tasks the recipe does not use are ignored (a recipe spread from another
   // keeps its sizes); an unknown id is a typo, and published files take no sizes.
@@ -272,7 +294,7 @@ export async function resolvePlan(
 
   // Load every task's data once (validating every record), with the recipe's data seed and sizes;
   // a fixtures recipe reads the project's fixture records, offline, unless --data names a folder.
-  const used = [...stages, ...panel, ...pretrainTasks].map((x) => x.task);
+  const used = [...[...stages, ...panel, ...pretrainTasks].map((x) => x.task), ...circuitSkills];
   let data = opts.data;
   if (recipe.data.fixtures && data?.dataPath === undefined) {
     const cacheDir = opts.cacheDir ?? data?.cacheDir ?? cacheRoot();
@@ -311,6 +333,18 @@ export async function resolvePlan(
       as: { name: "pretrain", labelling: p.labelling },
     })
   );
+  const circuitTasks = circuitSkills.map((task, i): CircuitTask => {
+    const c = recipe.circuits!;
+    const test = split(task, "test", `circuits.skills[${i}]`);
+    const have = counterfactualItems({ task, test }, { n: c.items, seed: c.seed }).length;
+    if (have === 0) {
+      throw new ValidationError(
+        at(`circuits.skills[${i}]`),
+        `none of task '${task.id}''s ${test.length} test items has a counterfactual; raise data.sizes.${task.id}.test`,
+      );
+    }
+    return { task, test };
+  });
   const orders = stages.length > 0 ? taskOrders(stages.map((s) => s.task.id), recipe.orders) : [];
   const runs = variants.flatMap((planned) =>
     planned.variant.lrs.flatMap((lr) =>
@@ -340,6 +374,7 @@ export async function resolvePlan(
     runs,
     files: [...loaded.values()].flatMap((l) => l.files),
     architecture,
+    circuitTasks,
   };
 }
 

@@ -240,7 +240,19 @@ export interface Task<I extends Item = Item> {
   score(item: I, output: Output, ctx: ScoreContext): ItemScore | Promise<ItemScore>;
   /** Present when the task can be trained on. */
   readonly train?: TaskTraining<I>;
+  /**
+   * A counterfactual of `item` for circuit discovery (evals/circuits.ts): a prompt of the same
+   * length in characters whose correct answer differs, drawn deterministically from (item,
+   * seed); null where the item cannot be corrupted so. Generated tasks that declare `corrupt`.
+   */
+  counterfactual?(item: I, seed: number): Counterfactual | null;
   readonly fixture: TaskFixture<I>;
+}
+
+/** A counterfactual prompt and its (different) correct answer. */
+export interface Counterfactual {
+  readonly prompt: string;
+  readonly answer: string;
 }
 
 /** What defineTask takes: a hub task may leave `load` to tasks/hub_data.ts. */

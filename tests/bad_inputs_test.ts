@@ -212,6 +212,46 @@ const RECIPES: [string, unknown, RegExp][] = [
     { ...base, fitExcluding: ["sft_k"] },
     /: fitExcluding: 'sft_k' is not a variant of this recipe/,
   ],
+  [
+    "circuits on a model that is not a llama",
+    { ...base, circuits: { skills: ["copy"], items: 4, steps: 2, lambda: 0.01 } },
+    /: circuits: circuit discovery patches the heads of an in-process llama model; this recipe's model is mlp/,
+  ],
+  [
+    "circuits of an unknown skill",
+    { ...base, circuits: { skills: ["cpy"], items: 4, steps: 2, lambda: 0.01 } },
+    /: circuits\.skills\[0\]: unknown task 'cpy'/,
+  ],
+  [
+    "circuits of a task without counterfactuals",
+    { ...base, circuits: { skills: ["parity_mnist"], items: 4, steps: 2, lambda: 0.01 } },
+    /: circuits\.skills\[0\]: task 'parity_mnist' declares no counterfactuals \(tasks that do: .*copy/,
+  ],
+  [
+    "circuits with no items",
+    { ...base, circuits: { skills: ["copy"], items: 0, steps: 2, lambda: 0.01 } },
+    /: circuits\.items: must be > 0, got 0/,
+  ],
+  [
+    "circuits with fractional steps",
+    { ...base, circuits: { skills: ["copy"], items: 4, steps: 2.5, lambda: 0.01 } },
+    /: circuits\.steps: must be an integer, got 2\.5/,
+  ],
+  [
+    "circuits with a negative lambda",
+    { ...base, circuits: { skills: ["copy"], items: 4, steps: 2, lambda: -1 } },
+    /: circuits\.lambda: must be ≥ 0, got -1/,
+  ],
+  [
+    "an unknown key in circuits",
+    { ...base, circuits: { skills: ["copy"], items: 4, step: 2, lambda: 0.01 } },
+    /: circuits\.step: unknown field/,
+  ],
+  [
+    "a skill listed twice in circuits",
+    { ...base, circuits: { skills: ["copy", "copy"], items: 4, steps: 2, lambda: 0.01 } },
+    /: circuits\.skills: 'copy' appears twice/,
+  ],
 ];
 
 for (const [name, recipe, what] of RECIPES) {

@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { UsageError } from "../../lib/errors.ts";
 import { type Recipe, type ResolvedRecipe, validateRecipe } from "../recipe.ts";
+import { recipe as circuits } from "./circuits.ts";
 import { fullRecipe as lmFull, recipe as lm } from "./lm.ts";
 import { recipe as lmPanel } from "./lm_panel.ts";
 import { recipe as parityMnist } from "./parity_mnist.ts";
@@ -22,6 +23,7 @@ export const RECIPES: Readonly<Record<string, { recipe: Recipe; file: string }>>
   lm: { recipe: lm, file: "runs/recipes/lm.ts" },
   lm_full: { recipe: lmFull, file: "runs/recipes/lm.ts" },
   lm_panel: { recipe: lmPanel, file: "runs/recipes/lm_panel.ts" },
+  circuits: { recipe: circuits, file: "runs/recipes/circuits.ts" },
   razor_llm: { recipe: razorLlm, file: "runs/recipes/razor_llm.ts" },
   razor_llm_lora: { recipe: razorLlmLora, file: "runs/recipes/razor_llm.ts" },
   razor_llm_tiny: { recipe: razorLlmTiny, file: "runs/recipes/razor_llm.ts" },

@@ -5,7 +5,7 @@
 // Capacity: only ~670 distinct prompts (~540 train, ~140 test), which is why pretraining draws
 // its corpus with repeats (tasks/lm/generated.ts) and a test split of more than ~140 throws.
 
-import { between } from "./items.ts";
+import { between, pick } from "./items.ts";
 import { defineGeneratedTask, SKILL_SIZES } from "./generated.ts";
 
 /** Add or subtract operands 0-20 (never below 0): `17-13=` -> `4`. */
@@ -24,5 +24,22 @@ export const arithTask = defineGeneratedTask({
     }
     const b = between(r, 0, a);
     return { prompt: `${a}-${b}=`, answer: String(a - b) };
+  },
+  // One operand replaced by another of as many digits (still 0-20, b <= a for subtraction), so
+  // the prompt keeps its length and the result changes: `17-13=` -> `17-11=` (answer 6).
+  corrupt(item, r) {
+    const [, x, op, y] = item.prompt.match(/^(\d+)([+-])(\d+)=$/)!;
+    const a = Number(x), b = Number(y);
+    const answer = (p: number, q: number) => String(op === "+" ? p + q : p - q);
+    const options: { prompt: string; answer: string }[] = [];
+    for (let v = 0; v <= 20; v++) {
+      if (v !== a && String(v).length === x.length && (op === "+" || v >= b)) {
+        options.push({ prompt: `${v}${op}${y}=`, answer: answer(v, b) });
+      }
+      if (v !== b && String(v).length === y.length && (op === "+" || v <= a)) {
+        options.push({ prompt: `${x}${op}${v}=`, answer: answer(a, v) });
+      }
+    }
+    return options.length === 0 ? null : pick(r, options);
   },
 });

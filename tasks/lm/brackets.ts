@@ -61,4 +61,18 @@ export const bracketsTask = defineGeneratedTask({
     const s = bracketString(r);
     return { prompt: `bal:${s}=`, answer: isBalanced(s) ? "yes" : "no" };
   },
+  // One bracket replaced so that balance flips: `bal:()=` -> `bal:(]=` (answer no); null where
+  // no single replacement flips it.
+  corrupt(item, r) {
+    const s = item.prompt.slice(4, -1);
+    const options: { prompt: string; answer: string }[] = [];
+    for (let i = 0; i < s.length; i++) {
+      for (const c of "()[]") {
+        const t = s.slice(0, i) + c + s.slice(i + 1);
+        const answer = isBalanced(t) ? "yes" : "no";
+        if (c !== s[i] && answer !== item.answer) options.push({ prompt: `bal:${t}=`, answer });
+      }
+    }
+    return options.length === 0 ? null : pick(r, options);
+  },
 });

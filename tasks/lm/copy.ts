@@ -2,7 +2,7 @@
 //
 //   cpy:k3xq=  -> k3xq   (2-5 letters/digits)
 
-import { ALNUM, between, randomString } from "./items.ts";
+import { ALNUM, between, corruptString, randomString } from "./items.ts";
 import { defineGeneratedTask, SKILL_SIZES } from "./generated.ts";
 
 /** Copy a 2-5 character string: `cpy:k3xq=` -> `k3xq`. */
@@ -17,4 +17,7 @@ export const copyTask = defineGeneratedTask({
     const s = randomString(r, ALNUM, between(r, 2, 5));
     return { prompt: `cpy:${s}=`, answer: s };
   },
+  // One character of the string changed: `cpy:k3xq=` -> `cpy:k3aq=` (answer k3aq).
+  corrupt: (item, r) =>
+    corruptString(r, item, { tag: "cpy:", alphabet: () => ALNUM, answer: (s) => s }),
 });

@@ -14,9 +14,10 @@
 // The skills' strings are short on purpose: a ~0.5M-parameter model must learn all seven in a
 // few minutes on two CPU cores (with 2-12-character strings it had not after 11 minutes).
 
-import type { Rng } from "../../lib/rng.ts";
+import { hashString, type Rng, rng } from "../../lib/rng.ts";
 import { ValidationError } from "../../lib/errors.ts";
 import {
+  type Counterfactual,
   defineTask,
   type Loaded,
   type LoadOptions,
@@ -61,6 +62,11 @@ export interface GeneratedTaskSpec<I extends LmItem> {
   reward?(item: I, output: string): number;
   /** Every correct answer, where that set is finite and small (oracle SFT). */
   correct?(item: I): readonly string[];
+  /**
+   * A counterfactual of the item for circuit discovery: a prompt of the same length whose
+   * correct answer differs (with that answer), drawn from `r`; null where there is none.
+   */
+  corrupt?(item: I, r: Rng): Counterfactual | null;
 }
 
 /** 1 when the output (trailing whitespace removed) is exactly the canonical answer, else 0. */
@@ -142,6 +148,9 @@ export function defineGeneratedTask<I extends LmItem>(spec: GeneratedTaskSpec<I>
       const text = firstGeneration(output);
       return { metrics: { acc: text === null ? 0 : score(item, text) } };
     },
+    ...(spec.corrupt
+      ? { counterfactual: (item: I, seed: number) => corrupted(spec, item, seed) }
+      : {}),
     train: {
       labellings: { sft1: (item) => [item.answer] },
       reward: (item, y) => reward(item, String(y)),
@@ -154,4 +163,26 @@ export function defineGeneratedTask<I extends LmItem>(spec: GeneratedTaskSpec<I>
       sizes: { train: 4, test: 4, pretrain: 4 },
     },
   });
+}
+
+/**
+ * A task's counterfactual of `item`, from a stream of (seed, task, prompt) alone; checks the
+ * task's `corrupt` kept the length and changed the answer (a broken task module fails loudly).
+ */
+function corrupted<I extends LmItem>(
+  spec: GeneratedTaskSpec<I>,
+  item: I,
+  seed: number,
+): Counterfactual | null {
+  const cf = spec.corrupt!(item, rng(seed, hashString(`counterfactual:${spec.id}:${item.prompt}`)));
+  if (cf === null) return null;
+  if ([...cf.prompt].length !== [...item.prompt].length || cf.answer === item.answer) {
+    throw new ValidationError(
+      `task '${spec.id}'`,
+      `corrupt(${JSON.stringify(item.prompt)}) gave ${
+        JSON.stringify(cf)
+      }: a counterfactual keeps the prompt's length and changes its answer`,
+    );
+  }
+  return cf;
 }

@@ -157,3 +157,31 @@ export function randomString(r: Rng, alphabet: string, len: number): string {
   for (let i = 0; i < len; i++) s += alphabet[r.int(alphabet.length)];
   return s;
 }
+
+/**
+ * `s` with one character, at a position drawn from `r`, replaced by a different character of
+ * `alphabet` (counterfactuals of the string skills); null when `alphabet` has no other one.
+ */
+export function changeOne(r: Rng, s: string, alphabet: string): string | null {
+  if (s.length === 0) return null;
+  const i = r.int(s.length);
+  const others = [...alphabet].filter((c) => c !== s[i]);
+  return others.length === 0 ? null : s.slice(0, i) + pick(r, others) + s.slice(i + 1);
+}
+
+/**
+ * The counterfactual of a `<tag><s>=` prompt whose answer is a function of s alone: one
+ * character of s changed within `alphabet`, kept only where the answer changes (copy, reverse,
+ * sort).
+ */
+export function corruptString(
+  r: Rng,
+  item: { prompt: string; answer: string },
+  opts: { tag: string; alphabet: (s: string) => string; answer: (s: string) => string },
+): { prompt: string; answer: string } | null {
+  const s = item.prompt.slice(opts.tag.length, -1);
+  const t = changeOne(r, s, opts.alphabet(s));
+  if (t === null) return null;
+  const answer = opts.answer(t);
+  return answer === item.answer ? null : { prompt: `${opts.tag}${t}=`, answer };
+}

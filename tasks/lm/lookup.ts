@@ -2,7 +2,7 @@
 //
 //   kv:a=3 b=71 c=1;b=  -> 71   (2-3 distinct keys, values 0-99)
 
-import { between, LETTERS } from "./items.ts";
+import { between, LETTERS, pick } from "./items.ts";
 import { permutation } from "../../lib/rng.ts";
 import { defineGeneratedTask, SKILL_SIZES } from "./generated.ts";
 
@@ -20,5 +20,14 @@ export const lookupTask = defineGeneratedTask({
     const q = r.int(keys.length);
     const table = keys.map((k, i) => `${k}=${values[i]}`).join(" ");
     return { prompt: `kv:${table};${keys[q]}=`, answer: String(values[q]) };
+  },
+  // The queried key swapped for another key of the table with another value:
+  // `kv:a=3 b=71 c=1;b=` -> `kv:a=3 b=71 c=1;c=` (answer 1).
+  corrupt(item, r) {
+    const [, table] = item.prompt.match(/^kv:(.*);[a-z]=$/)!;
+    const options = table.split(" ").map((kv) => kv.split("="))
+      .filter(([, v]) => v !== item.answer)
+      .map(([k, v]) => ({ prompt: `kv:${table};${k}=`, answer: v }));
+    return options.length === 0 ? null : pick(r, options);
   },
 });

@@ -2,7 +2,7 @@
 //
 //   rev:abc=  -> cba   (2-4 letters/digits)
 
-import { ALNUM, between, randomString } from "./items.ts";
+import { ALNUM, between, corruptString, randomString } from "./items.ts";
 import { defineGeneratedTask, SKILL_SIZES } from "./generated.ts";
 
 /**
@@ -23,4 +23,11 @@ export const reverseTask = defineGeneratedTask({
     const s = randomString(r, ALNUM, between(r, 2, 4));
     return { prompt: `rev:${s}=`, answer: [...s].reverse().join("") };
   },
+  // One character of the string changed: `rev:abc=` -> `rev:axc=` (answer cxa).
+  corrupt: (item, r) =>
+    corruptString(r, item, {
+      tag: "rev:",
+      alphabet: () => ALNUM,
+      answer: (s) => [...s].reverse().join(""),
+    }),
 });

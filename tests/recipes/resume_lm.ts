@@ -1,6 +1,7 @@
 // A few-second LM recipe for the resume tests (tests/resume_test.ts): pretraining, three stages
 // (so runs save and restore policy snapshots between stages), SFT with two checkpoints per stage,
-// GRPO with rollouts, and a panel.
+// GRPO with rollouts, a panel, and the circuits of the panel's skills (so resume and shards
+// carry circuit records).
 
 import { VOCAB_SIZE } from "../../models/char_tokenizer.ts";
 import { defineRecipe } from "../../runs/recipe.ts";
@@ -46,4 +47,5 @@ export const recipe = defineRecipe({
   ],
   kl: { items: 3, samples: 1 },
   evalBatch: 8,
+  circuits: { skills: PANEL, items: 4, steps: 3, lambda: 0.01 },
 });

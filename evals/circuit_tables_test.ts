@@ -1,0 +1,89 @@
+// circuits.csv, retention.csv and circuit_fit.csv rows (evals/circuit_tables.ts) on hand-made
+// circuit records and stage rows.
+
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { circuitFits, type CircuitPoint, circuitRows, retentionRows } from "./circuit_tables.ts";
+import type { StageRow } from "./leaderboard.ts";
+
+const run = (seed: number) => ({ variant: "sft", trainer: "sft", lr: 1e-3, seed, order: 0 });
+const point = (
+  r: ReturnType<typeof run> | null,
+  stage: number,
+  skill: string,
+  mask: number[][],
+): CircuitPoint => ({
+  ...(r ?? { variant: null, trainer: null, lr: null, seed: null, order: null }),
+  stage,
+  step: r ? 5 : 0,
+  skill,
+  n: 8,
+  size: mask.flat().reduce((a, b) => a + b, 0),
+  faithfulness: 0.9,
+  acc_full: 0.5,
+  mask,
+  theta: mask.map((row) => row.map((m) => (m ? 1 : -1))),
+  necessity: mask.map((row) => row.map(() => 0.01)),
+});
+const stage = (seed: number, s: number, drop: number, kl: number): StageRow => ({
+  ...run(seed),
+  stage: s,
+  step: 5,
+  tasks: "t",
+  kl_forward: kl,
+  kl_reverse: NaN,
+  kl_prev: kl,
+  panel: 0.5 - drop,
+  panel_drop: drop,
+  prior_forgetting: NaN,
+});
+
+Deno.test("circuit tables: heads, retention against π0, fits over the same points", () => {
+  const base = point(null, 0, "a", [[1, 1], [1, 0]]);
+  const pts = [
+    base,
+    point(run(1), 1, "a", [[1, 1], [1, 0]]), // keeps 3 of 3
+    point(run(1), 2, "a", [[1, 0], [0, 1]]), // keeps 1 of 3
+    point(run(2), 1, "a", [[1, 1], [0, 0]]), // keeps 2 of 3
+  ];
+  const rows = circuitRows(pts);
+  equal(rows.length, 4 * 4);
+  deepEqual(rows[1], {
+    variant: null,
+    trainer: null,
+    lr: null,
+    seed: null,
+    order: null,
+    stage: 0,
+    step: 0,
+    skill: "a",
+    layer: 0,
+    head: 1,
+    mask: 1,
+    theta: 1,
+    necessity: 0.01,
+  });
+  const stages = [stage(1, 1, 0.1, 1), stage(1, 2, 0.3, 3), stage(2, 1, 0.2, 2)];
+  const ret = retentionRows(pts, stages);
+  deepEqual(
+    ret.map((r) => [r.seed, r.stage, r.base_size, r.retained, r.panel_drop, r.kl_forward]),
+    [
+      [1, 1, 3, 3, 0.1, 1],
+      [1, 2, 3, 1, 0.3, 3],
+      [2, 1, 3, 2, 0.2, 2],
+    ],
+  );
+  deepEqual(ret.map((r) => r.retention), [1, 1 / 3, 2 / 3]);
+  // drop = 0.4 − 0.3·retention exactly; drop = 0.1·KL exactly.
+  const fits = circuitFits(ret);
+  deepEqual(fits.map((f) => [f.skill, f.predictor, f.n]), [["a", "retention", 3], [
+    "a",
+    "kl_forward",
+    3,
+  ]]);
+  ok(
+    Math.abs((fits[0].c1 as number) + 0.3) < 1e-9 && Math.abs((fits[0].c0 as number) - 0.4) < 1e-9,
+  );
+  ok(Math.abs((fits[1].c1 as number) - 0.1) < 1e-9 && Math.abs((fits[0].r2 as number) - 1) < 1e-9);
+  // A diverged run is left out: two points, no fit.
+  equal(circuitFits(ret, { excluded: new Set([JSON.stringify(["sft", 1e-3, 2, 0])]) }).length, 0);
+});
