@@ -30,6 +30,12 @@ export async function cli(
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
+/** The permission flags of a `deno task` of deno.json (`deno run -q --allow-… main.ts …`). */
+export async function taskPermissions(task: string): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
+  return String(config.tasks[task]).split(/\s+/).filter((a) => a.startsWith("--allow-"));
+}
+
 /** Whether a path exists. */
 export async function exists(path: string): Promise<boolean> {
   try {

@@ -8,7 +8,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { parse } from "csv-parse/sync";
 import { mcnemarExact } from "../evals/paired.ts";
 import { COMPARE_COLUMNS } from "../runs/compare.ts";
-import { cli, exists } from "./cli.ts";
+import { cli, exists, taskPermissions } from "./cli.ts";
 
 type Row = Record<string, string>;
 
@@ -69,7 +69,10 @@ Deno.test("compare: two variants of bench smoke, intervals and paired p-values, 
 
     let stdout = "";
     await t.step("prints a table with intervals and p-values, writes both files", async () => {
-      const r = await cli(["compare", ...args, "--out", `${dir}/c1`]);
+      // With the permissions of `deno task compare`.
+      const r = await cli(["compare", ...args, "--out", `${dir}/c1`], {
+        permissions: await taskPermissions("compare"),
+      });
       equal(r.code, 0, r.stderr);
       stdout = r.stdout;
       ok(r.stdout.includes("variant sft1") && r.stdout.includes("variant grpo_kl"), r.stdout);

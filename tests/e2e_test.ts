@@ -5,7 +5,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { parse } from "csv-parse/sync";
 import { LEADERBOARD_COLUMNS } from "../evals/leaderboard.ts";
-import { cli, exists } from "./cli.ts";
+import { cli, exists, taskPermissions } from "./cli.ts";
 
 const CSVS = ["matrix.csv", "leaderboard.csv", "summary.csv", "stages.csv", "fit.csv"];
 const FILES = [...CSVS, "timings.csv", "records.jsonl", "samples.jsonl", "manifest.json"];
@@ -72,10 +72,11 @@ Deno.test("bench smoke writes every result file, and a second run gives byte-ide
     );
   }
 
-  // The CSVs are a function of the records: delete them and `report` rebuilds them.
+  // The CSVs are a function of the records: delete them and `report` rebuilds them (with the
+  // permissions of `deno task report`).
   const before = await Promise.all(CSVS.map((f) => Deno.readTextFile(`${dir}/a/${f}`)));
   for (const f of CSVS) await Deno.remove(`${dir}/a/${f}`);
-  const rep = await cli(["report", `${dir}/a`]);
+  const rep = await cli(["report", `${dir}/a`], { permissions: await taskPermissions("report") });
   equal(rep.code, 0, rep.stderr);
   for (const [k, f] of CSVS.entries()) {
     equal(await Deno.readTextFile(`${dir}/a/${f}`), before[k], `${f} rebuilt`);
