@@ -5,6 +5,7 @@
 
 import { circuitSize, retention } from "./circuit_measures.ts";
 import { fitPolynomial } from "./fit.ts";
+import { meanCI } from "./stats.ts";
 import { RUN_COLUMNS, type StageRow } from "./leaderboard.ts";
 
 /** What a circuit record holds that the tables read (runs/records.ts CircuitRecord). */
@@ -67,6 +68,25 @@ export const CIRCUIT_FIT_COLUMNS = [
   "r2",
   "n",
 ] as const;
+
+/** retention_summary.csv: retention per variant and skill with a 95% interval over seeds. */
+export const RETENTION_SUMMARY_COLUMNS = [
+  "variant",
+  "trainer",
+  "lr",
+  "order",
+  "skill",
+  "stages",
+  "mean",
+  "ci95_lo",
+  "ci95_hi",
+  "n",
+] as const;
+
+export type RetentionSummaryRow = Record<
+  (typeof RETENTION_SUMMARY_COLUMNS)[number],
+  string | number | null
+>;
 
 export type CircuitRow = Record<(typeof CIRCUIT_COLUMNS)[number], string | number | null>;
 export type RetentionRow = Record<(typeof RETENTION_COLUMNS)[number], string | number | null>;
@@ -189,6 +209,70 @@ export function circuitFits(
         });
       } catch (e) {
         if (!(e instanceof RangeError)) throw e; // one distinct value: no line
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Retention per variant (with its lr and order) and skill, and for the mean over skills
+ * ("mean"), with a 95% t-interval over seeds: each seed's value is its retention after its last
+ * stage (`stages` "final") or its mean over every stage (`stages` "all"). A seed lacking a
+ * skill's point is left out of that skill's row; `excluded` runs (diverged) are left out.
+ */
+export function retentionSummary(
+  rows: readonly RetentionRow[],
+  opts: { excluded?: ReadonlySet<string> } = {},
+): RetentionSummaryRow[] {
+  const ok = rows.filter((r) =>
+    !opts.excluded?.has(key(r)) && Number.isFinite(r.retention as number)
+  );
+  const groups = new Map<string, RetentionRow[]>();
+  for (const r of ok) {
+    const g = JSON.stringify([r.variant, r.trainer, r.lr, r.order]);
+    groups.set(g, [...(groups.get(g) ?? []), r]);
+  }
+  const out: RetentionSummaryRow[] = [];
+  for (const [g, rs] of groups) {
+    const [variant, trainer, lr, order] = JSON.parse(g);
+    const skills = [...new Set(rs.map((r) => r.skill as string))];
+    const seeds = [...new Set(rs.map((r) => r.seed as number))];
+    const lastStage = (seed: number) =>
+      Math.max(...rs.filter((r) => r.seed === seed).map((r) => r.stage as number));
+    /** One seed's value of a skill (or of the mean over skills) under a stage scope. */
+    const value = (seed: number, skill: string, scope: string): number => {
+      const mine = rs.filter((r) =>
+        r.seed === seed && (skill === "mean" || r.skill === skill) &&
+        (scope === "all" || r.stage === lastStage(seed))
+      );
+      if (skill === "mean") {
+        const perSkill = skills.map((s) => value(seed, s, scope));
+        return perSkill.every(Number.isFinite)
+          ? perSkill.reduce((a, b) => a + b, 0) / skills.length
+          : NaN;
+      }
+      return mine.length === 0
+        ? NaN
+        : mine.reduce((a, r) => a + (r.retention as number), 0) / mine.length;
+    };
+    for (const skill of [...skills, ...(skills.length > 1 ? ["mean"] : [])]) {
+      for (const scope of ["final", "all"]) {
+        const xs = seeds.map((s) => value(s, skill, scope)).filter(Number.isFinite);
+        if (xs.length === 0) continue;
+        const ci = meanCI(xs);
+        out.push({
+          variant,
+          trainer,
+          lr,
+          order,
+          skill,
+          stages: scope,
+          mean: ci.mean,
+          ci95_lo: ci.lo,
+          ci95_hi: ci.hi,
+          n: ci.n,
+        });
       }
     }
   }

@@ -2,7 +2,14 @@
 // circuit records and stage rows.
 
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { circuitFits, type CircuitPoint, circuitRows, retentionRows } from "./circuit_tables.ts";
+import {
+  circuitFits,
+  type CircuitPoint,
+  circuitRows,
+  type RetentionRow,
+  retentionRows,
+  retentionSummary,
+} from "./circuit_tables.ts";
 import type { StageRow } from "./leaderboard.ts";
 
 const run = (seed: number) => ({ variant: "sft", trainer: "sft", lr: 1e-3, seed, order: 0 });
@@ -86,4 +93,48 @@ Deno.test("circuit tables: heads, retention against π0, fits over the same poin
   ok(Math.abs((fits[1].c1 as number) - 0.1) < 1e-9 && Math.abs((fits[0].r2 as number) - 1) < 1e-9);
   // A diverged run is left out: two points, no fit.
   equal(circuitFits(ret, { excluded: new Set([JSON.stringify(["sft", 1e-3, 2, 0])]) }).length, 0);
+});
+
+Deno.test("retentionSummary: per skill and mean over skills, last stage and all stages, t-interval over seeds", () => {
+  const row = (seed: number, stage: number, skill: string, retention: number) =>
+    ({ ...run(seed), stage, step: 5, skill, retention }) as unknown as RetentionRow;
+  const rows = [
+    row(1, 1, "a", 1),
+    row(1, 2, "a", 0.5),
+    row(1, 1, "b", 0.5),
+    row(1, 2, "b", 0.25),
+    row(2, 1, "a", 1),
+    row(2, 2, "a", 0.75),
+    row(2, 1, "b", 1),
+    row(2, 2, "b", 0.25),
+    row(3, 1, "a", 0.5),
+    row(3, 2, "a", 1),
+    row(3, 1, "b", 0.5),
+    row(3, 2, "b", 0.5),
+  ];
+  const got = retentionSummary(rows);
+  const find = (skill: string, stages: string) =>
+    got.find((r) => r.skill === skill && r.stages === stages)!;
+  // Skill a, final stage: seeds 0.5, 0.75, 1 → mean 0.75, s 0.25, t₂ = 4.302653.
+  const half = 4.302653 * 0.25 / Math.sqrt(3);
+  const a = find("a", "final");
+  equal(a.n, 3);
+  ok(Math.abs((a.mean as number) - 0.75) < 1e-12);
+  ok(Math.abs((a.ci95_hi as number) - (0.75 + half)) < 1e-6);
+  // Mean over skills, all stages: seed 1 (0.75 + 0.375)/2, seed 2 (0.875 + 0.625)/2, seed 3 0.625.
+  const m = find("mean", "all");
+  ok(Math.abs((m.mean as number) - (0.5625 + 0.75 + 0.625) / 3) < 1e-12);
+  deepEqual(got.map((r) => `${r.skill}/${r.stages}`), [
+    "a/final",
+    "a/all",
+    "b/final",
+    "b/all",
+    "mean/final",
+    "mean/all",
+  ]);
+  // A diverged run is left out.
+  equal(
+    retentionSummary(rows, { excluded: new Set([JSON.stringify(["sft", 1e-3, 3, 0])]) })[0].n,
+    2,
+  );
 });

@@ -28,8 +28,10 @@ import {
   circuitFits,
   circuitRows,
   RETENTION_COLUMNS,
+  RETENTION_SUMMARY_COLUMNS,
   type RetentionRow,
   retentionRows,
+  retentionSummary,
 } from "../evals/circuit_tables.ts";
 import {
   type AnyRecord,
@@ -56,7 +58,12 @@ export const CSV_FILES = [
 ] as const;
 
 /** The CSV files of the circuit analysis, written when the records hold circuit lines. */
-export const CIRCUIT_FILES = ["circuits.csv", "retention.csv", "circuit_fit.csv"] as const;
+export const CIRCUIT_FILES = [
+  "circuits.csv",
+  "retention.csv",
+  "retention_summary.csv",
+  "circuit_fit.csv",
+] as const;
 
 /** The page of charts written beside the CSVs (runs/report_html.ts). */
 export const REPORT_HTML = "report.html";
@@ -189,6 +196,10 @@ export function buildReport(header: RecipeRecord, records: readonly Body[]): Rep
   const circuitFiles = circuits.length === 0 ? {} : {
     "circuits.csv": toCsv(circuitRows(circuits), CIRCUIT_COLUMNS),
     "retention.csv": toCsv(retention, RETENTION_COLUMNS),
+    "retention_summary.csv": toCsv(
+      retentionSummary(retention, { excluded: divergedRuns }),
+      RETENTION_SUMMARY_COLUMNS,
+    ),
     "circuit_fit.csv": toCsv(circuitFit, CIRCUIT_FIT_COLUMNS),
   };
   return {
