@@ -12,8 +12,8 @@ const DOWNSTREAM = ["many_answers", "word_math", "science_mc", "tool_call"];
 
 // Stage budgets sized for three seeds in ≤ 15 minutes on two cores, cold cache (README "Results
 // of bench lm"). GRPO's lr is 1e-4: 3e-4 cost the panel 0.2-0.3 in one stage without learning
-// the task; GRPO needs ~96 steps at 1e-4 to learn many_answers (0.33 → 0.46), which the budget
-// does not hold (docs/lm_base_study.md §5).
+// the task; in a probe on an earlier base GRPO needed ~96 steps at 1e-4 to learn many_answers
+// (0.25 → 0.46), which the budget does not hold (docs/lm_base_study.md §5).
 const SFT = { lrs: [3e-4], steps: 64, batch: 16 } as const;
 const RL = { lrs: [1e-4], steps: 32, batch: 8 } as const;
 const G = { group: 4, mu: 1 } as const;
