@@ -278,3 +278,64 @@ export function retentionSummary(
   }
   return out;
 }
+
+/** heads.csv: per variant, skill and head, π0's mask, the variant's mean mask and the shift. */
+export const HEAD_COLUMNS = [
+  "variant",
+  "trainer",
+  "lr",
+  "order",
+  "skill",
+  "layer",
+  "head",
+  "base_mask",
+  "mean_mask",
+  "shift",
+  "n",
+] as const;
+
+export type HeadRow = Record<(typeof HEAD_COLUMNS)[number], string | number | null>;
+
+/**
+ * The mask shift per head (docs/metrics.md "Circuits"): for each variant (with its lr and
+ * order) and skill, every head's mask averaged over the variant's circuits after every stage of
+ * every seed (n of them), π0's mask, and the shift Δm = mean − π0's. Vulnerable heads read off
+ * it: π0's heads with shift ≥ −δ under an RL trainer and < −δ under SFT. `excluded` runs
+ * (diverged) are left out.
+ */
+export function headRows(
+  circuits: readonly CircuitPoint[],
+  opts: { excluded?: ReadonlySet<string> } = {},
+): HeadRow[] {
+  const base = new Map(circuits.filter((c) => c.variant === null).map((c) => [c.skill, c]));
+  const groups = new Map<string, CircuitPoint[]>();
+  for (const c of circuits) {
+    if (c.variant === null || opts.excluded?.has(key(c)) || !base.has(c.skill)) continue;
+    const g = JSON.stringify([c.variant, c.trainer, c.lr, c.order, c.skill]);
+    groups.set(g, [...(groups.get(g) ?? []), c]);
+  }
+  const out: HeadRow[] = [];
+  for (const [g, cs] of groups) {
+    const [variant, trainer, lr, order, skill] = JSON.parse(g);
+    const b = base.get(skill)!.mask;
+    b.forEach((row, layer) =>
+      row.forEach((m0, head) => {
+        const mean = cs.reduce((a, c) => a + c.mask[layer][head], 0) / cs.length;
+        out.push({
+          variant,
+          trainer,
+          lr,
+          order,
+          skill,
+          layer,
+          head,
+          base_mask: m0,
+          mean_mask: mean,
+          shift: mean - m0,
+          n: cs.length,
+        });
+      })
+    );
+  }
+  return out;
+}

@@ -6,6 +6,7 @@ import {
   circuitFits,
   type CircuitPoint,
   circuitRows,
+  headRows,
   type RetentionRow,
   retentionRows,
   retentionSummary,
@@ -137,4 +138,23 @@ Deno.test("retentionSummary: per skill and mean over skills, last stage and all 
     retentionSummary(rows, { excluded: new Set([JSON.stringify(["sft", 1e-3, 3, 0])]) })[0].n,
     2,
   );
+});
+
+Deno.test("headRows: π0's mask, the variant's mean mask over runs and stages, and the shift", () => {
+  const circuits = [
+    point(null, 0, "a", [[1, 1], [0, 1]]),
+    point(run(1), 1, "a", [[1, 0], [0, 1]]),
+    point(run(2), 1, "a", [[1, 0], [1, 0]]),
+    point(run(3), 1, "a", [[1, 1], [0, 0]]),
+  ];
+  const rows = headRows(circuits);
+  equal(rows.length, 4);
+  deepEqual(rows.map((r) => [r.layer, r.head, r.base_mask, r.mean_mask, r.n]), [
+    [0, 0, 1, 1, 3],
+    [0, 1, 1, 1 / 3, 3],
+    [1, 0, 0, 1 / 3, 3],
+    [1, 1, 1, 1 / 3, 3],
+  ]);
+  ok(Math.abs((rows[1].shift as number) + 2 / 3) < 1e-12);
+  equal(headRows(circuits, { excluded: new Set([JSON.stringify(["sft", 1e-3, 3, 0])]) })[0].n, 2);
 });

@@ -27,6 +27,8 @@ import {
   type CircuitFitRow,
   circuitFits,
   circuitRows,
+  HEAD_COLUMNS,
+  headRows,
   RETENTION_COLUMNS,
   RETENTION_SUMMARY_COLUMNS,
   type RetentionRow,
@@ -62,6 +64,7 @@ export const CIRCUIT_FILES = [
   "circuits.csv",
   "retention.csv",
   "retention_summary.csv",
+  "heads.csv",
   "circuit_fit.csv",
 ] as const;
 
@@ -200,6 +203,7 @@ export function buildReport(header: RecipeRecord, records: readonly Body[]): Rep
       retentionSummary(retention, { excluded: divergedRuns }),
       RETENTION_SUMMARY_COLUMNS,
     ),
+    "heads.csv": toCsv(headRows(circuits, { excluded: divergedRuns }), HEAD_COLUMNS),
     "circuit_fit.csv": toCsv(circuitFit, CIRCUIT_FIT_COLUMNS),
   };
   return {
