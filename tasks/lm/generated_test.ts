@@ -7,7 +7,14 @@ import { deepEqual, equal, notDeepEqual, ok, rejects } from "node:assert/strict"
 import { ValidationError } from "../../lib/errors.ts";
 import { hashString } from "../../lib/rng.ts";
 import type { Task } from "../task.ts";
-import { isPrintableAscii, type LmItem, MAX_ANSWER, MAX_JSON_ANSWER, MAX_PROMPT } from "./items.ts";
+import {
+  isPrintableAscii,
+  type LmItem,
+  MAX_ANSWER,
+  MAX_JSON_ANSWER,
+  MAX_PROMPT,
+  MAX_WORD_PROMPT,
+} from "./items.ts";
 import { splitOf } from "./items.ts";
 import { DOWNSTREAM_SIZES, SKILL_SIZES } from "./generated.ts";
 import { accOf, rewardOf, splitsOf } from "./_testing.ts";
@@ -157,6 +164,7 @@ Deno.test("generated: an exhausted space, a bad size or split is a ValidationErr
 Deno.test("generated: requests, lengths within bounds, printable ASCII", () => {
   for (const t of TASKS) {
     const maxAnswer = t === toolCall ? MAX_JSON_ANSWER : MAX_ANSWER;
+    const maxPrompt = t === wordMath ? MAX_WORD_PROMPT : MAX_PROMPT;
     for (const item of sets.get(t.id)!.all) {
       deepEqual(t.request(item, { shots: [] }), {
         kind: "generate",
@@ -164,7 +172,7 @@ Deno.test("generated: requests, lengths within bounds, printable ASCII", () => {
         until: ["\n"],
         maxTokens: maxAnswer + 1,
       });
-      ok(item.prompt.length <= MAX_PROMPT, `${t.id}: ${item.prompt}`);
+      ok(item.prompt.length <= maxPrompt, `${t.id}: ${item.prompt}`);
       ok(item.answer.length > 0 && item.answer.length <= maxAnswer, `${t.id}: ${item.answer}`);
       ok(isPrintableAscii(item.prompt) && isPrintableAscii(item.answer), item.prompt);
     }
@@ -204,11 +212,12 @@ Deno.test("generated: wrong outputs score 0, rewards in [0, 1)", async () => {
   for (const t of TASKS) {
     for (const item of sets.get(t.id)!.all.slice(0, 100)) {
       const a = item.answer;
-      // Skills: exact match, so any extra character fails. Downstream: tripled is beyond 99
-      // for the numeric tasks, invalid JSON or too long for the others.
+      // Skills: exact match, so any extra character fails. Downstream: twice and a digit is
+      // another number for the numeric tasks (and 001 for an answer 0), invalid JSON or too
+      // long for the others.
       const bads = t.kind === "general"
         ? ["", "\n", ` ${a}`, `${a}x`, `${a}\nx`]
-        : ["", "\n", "zzz", a.repeat(3), `${a} ${a}`];
+        : ["", "\n", "zzz", `${a}${a}1`, `${a} ${a}`];
       for (const bad of bads) {
         equal(await accOf(t, item, bad), 0, `${t.id} ${item.prompt} ${JSON.stringify(bad)}`);
         const r = rewardOf(t, item, bad);
@@ -232,10 +241,10 @@ const PINNED: Record<string, [string, string, number, number, number?]> = {
   lookup: ["kv:g=44 v=56 l=11;l=", "kv:q=63 j=7;q=", 1819043985, 4175618763, 573969268],
   many_answers: ["m2:32,37=", "m3:60,69=", 4034170382, 3119256676],
   word_math: [
-    "Max has 35 coins. Zoe has 38 more. How many has Zoe?",
-    "Zoe has 8 packs of 4 kites and gives away 5. How many?",
-    3228448742,
-    309979618,
+    "Lia has 95 cups and Ann has 82. How many has Lia?",
+    "Dee has 98 cards and Ann has 13. How many has the one with fewer?",
+    1478314545,
+    2600136182,
   ],
   science_mc: [
     "Q:oil at room temp is? 1)solid 2)liquid 3)plasma 4)gas =",

@@ -28,8 +28,13 @@ export interface GenerateOptions {
   readonly split: Split;
 }
 
-/** Longest prompt any task writes (a tiny model's context is 128–256 characters). */
+/**
+ * Longest prompt of every task but word_math (a tiny model's context is 128–256 characters);
+ * science_mc shows 3 options where 4 would not fit.
+ */
 export const MAX_PROMPT = 60;
+/** Longest word_math prompt (version 2's comparison questions run to 66 characters). */
+export const MAX_WORD_PROMPT = 72;
 /** Longest answer of the skills and of every downstream task but `tool_call`. */
 export const MAX_ANSWER = 24;
 /** Longest answer of `tool_call`, whose JSON envelope alone takes ~30 characters. */

@@ -4,6 +4,7 @@
 import { equal, ok } from "node:assert/strict";
 import { extractNumber, wordMath } from "./word_math.ts";
 import { accOf, rewardOf, splitsOf } from "./_testing.ts";
+import { MAX_WORD_PROMPT } from "./items.ts";
 
 const { all } = await splitsOf(wordMath, { seed: 11, n: 300 });
 
@@ -43,6 +44,7 @@ Deno.test("word_math: answers match the templates (read, more, fewer, add, take 
     ) {
       if (re.test(item.prompt)) seen.add(String(re));
     }
+    ok(item.prompt.length <= MAX_WORD_PROMPT, item.prompt);
     const nums = item.prompt.match(/\d+/g)!.map(Number);
     if (/gets|gives/.test(item.prompt)) ok(nums.every((x) => x <= 20), item.prompt);
     else ok(nums[0] !== nums[1], `two different counts: ${item.prompt}`);
