@@ -370,29 +370,32 @@ async function matrixChart(ctx: Context, variant: string): Promise<Chart | null>
       },
       y: { field: "row", type: "nominal", sort: rows, title: null },
     },
-    layer: [
-      {
-        mark: { type: "rect", stroke: "white" },
-        encoding: {
-          color: {
-            field: "value",
-            type: "quantitative",
-            scale: { domain: [0, 1], scheme: "blues" },
-            title: "accuracy",
-          },
-        },
-      },
-      {
-        mark: { type: "text", fontSize: 11 },
-        encoding: {
-          text: { field: "text" },
-          color: { condition: { test: "datum.value > 0.6", value: "white" }, value: "black" },
-        },
-      },
-    ],
+    layer: heatLayers("blues", "accuracy"),
     width: { step },
     height: { step: 26 },
   });
+}
+
+/**
+ * The layers of a heatmap over values in [0, 1]: cells coloured by `value` on `scheme`, with
+ * their `text` written in white on dark cells (the accuracy matrix, the circuit heatmaps).
+ */
+function heatLayers(scheme: string, title: string) {
+  return [
+    {
+      mark: { type: "rect", stroke: "white" },
+      encoding: {
+        color: { field: "value", type: "quantitative", scale: { domain: [0, 1], scheme }, title },
+      },
+    },
+    {
+      mark: { type: "text", fontSize: 11 },
+      encoding: {
+        text: { field: "text" },
+        color: { condition: { test: "datum.value > 0.6", value: "white" }, value: "black" },
+      },
+    },
+  ];
 }
 
 /** π0's accuracy per task (an evaluation-only recipe's whole result). */
@@ -1092,26 +1095,7 @@ async function circuitChart(
       x: { field: "head", type: "nominal", title: "head", axis: { orient: "top", labelAngle: 0 } },
       y: { field: "layer", type: "nominal", title: "layer" },
     },
-    layer: [
-      {
-        mark: { type: "rect", stroke: "white" },
-        encoding: {
-          color: {
-            field: "value",
-            type: "quantitative",
-            scale: { domain: [0, 1], scheme: "oranges" },
-            title: "in circuit",
-          },
-        },
-      },
-      {
-        mark: { type: "text", fontSize: 11 },
-        encoding: {
-          text: { field: "text" },
-          color: { condition: { test: "datum.value > 0.6", value: "white" }, value: "black" },
-        },
-      },
-    ],
+    layer: heatLayers("oranges", "in circuit"),
     width: { step: 40 },
     height: { step: 26 },
   });
